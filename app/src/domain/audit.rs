@@ -1,0 +1,109 @@
+//! Writing audit events. Every state change records its event through the
+//! same [`OrgTx`] that makes the change, so both commit or neither does.
+
+use super::{request::RequestMeta, tenancy::OrgTx};
+use crate::{audit::AuditAction, ids::UserId};
+use sqlx::types::ipnetwork::IpNetwork;
+use uuid::Uuid;
+
+/// What an event is about: a member, an invitation, a connection, …
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub kind: &'static str,
+    pub id: String,
+    /// How the target read at the time (an email, a domain, a name).
+    pub label: String,
+}
+
+impl Target {
+    pub fn user(user_id: UserId, email: &str) -> Self {
+        Self {
+            kind: "user",
+            id: user_id.to_string(),
+            label: email.to_string(),
+        }
+    }
+
+    pub fn organization(org_id: crate::ids::OrgId, name: &str) -> Self {
+        Self {
+            kind: "organization",
+            id: org_id.to_string(),
+            label: name.to_string(),
+        }
+    }
+}
+
+/// One audit event, built up before it is recorded.
+#[derive(Clone, Debug)]
+pub struct Event {
+    action: AuditAction,
+    target: Option<Target>,
+    details: serde_json::Value,
+    actor: Option<(Option<UserId>, Option<String>)>,
+}
+
+impl Event {
+    pub fn new(action: AuditAction) -> Self {
+        Self {
+            action,
+            target: None,
+            details: serde_json::json!({}),
+            actor: None,
+        }
+    }
+
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Names the actor explicitly, for events without a signed-in member
+    /// (a failed sign-in names the email that was tried).
+    pub fn actor(mut self, user_id: Option<UserId>, email: Option<String>) -> Self {
+        self.actor = Some((user_id, email));
+        self
+    }
+}
+
+/// Records `event` in the organization of `tx`. The actor is the
+/// transaction's member unless the event names one.
+pub async fn record(tx: &mut OrgTx, meta: &RequestMeta, event: Event) -> Result<(), sqlx::Error> {
+    let (actor_user_id, actor_email) = match event.actor {
+        Some(actor) => actor,
+        None => match tx.actor() {
+            Some(actor) => (Some(actor.user_id), Some(actor.email.clone())),
+            None => (None, None),
+        },
+    };
+    let org_id = tx.org_id();
+    let (target_type, target_id, target_label) = match event.target {
+        Some(t) => (Some(t.kind), Some(t.id), Some(t.label)),
+        None => (None, None, None),
+    };
+    sqlx::query!(
+        r#"
+        insert into audit_event (org_id, audit_event_id, actor_user_id, actor_email, action,
+                                 target_type, target_id, target_label, ip_address, user_agent, details)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        "#,
+        org_id.0,
+        Uuid::now_v7(),
+        actor_user_id.map(|u| u.0),
+        actor_email,
+        event.action.code(),
+        target_type,
+        target_id,
+        target_label,
+        meta.ip.map(IpNetwork::from),
+        meta.user_agent.as_deref(),
+        event.details,
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Demo data for development: two organizations, each with an owner, an
+//! admin and a member, plus one consultant who belongs to both with
+//! different roles. Everything is created through the same domain functions
+//! (and leaves the same audit trail) as real sign-ups.
+
+use super::{
+    accounts::{CreateUserError, NewUser, create_user},
+    db::Db,
+    orgs::{CreateOrgError, add_member, create_organization},
+    password,
+    request::RequestMeta,
+    tenancy::{Tenant, lookup},
+};
+use crate::{
+    error::AppError,
+    ids::UserId,
+    roles::Role,
+    validation::{DisplayName, Email, NewPassword, OrgName, OrgSlug},
+};
+
+/// The password of every demo account (listed in the README).
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// One demo organization and its people.
+pub struct DemoOrg {
+    pub name: &'static str,
+    pub slug: &'static str,
+    /// (email, name, role); the first entry is the owner.
+    pub people: &'static [(&'static str, &'static str, Role)],
+}
+
+pub const DEMO_ORGS: &[DemoOrg] = &[
+    DemoOrg {
+        name: "Acme Corporation",
+        slug: "acme",
+        people: &[
+            ("olivia@acme.test", "Olivia Owner", Role::Owner),
+            ("adam@acme.test", "Adam Admin", Role::Admin),
+            ("mia@acme.test", "Mia Member", Role::Member),
+            ("sam@consulting.test", "Sam Consultant", Role::Admin),
+        ],
+    },
+    DemoOrg {
+        name: "Globex",
+        slug: "globex",
+        people: &[
+            ("grace@globex.test", "Grace Owner", Role::Owner),
+            ("gus@globex.test", "Gus Admin", Role::Admin),
+            ("max@globex.test", "Max Member", Role::Member),
+            ("sam@consulting.test", "Sam Consultant", Role::Member),
+        ],
+    },
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("demo data is invalid: {0}")]
+    Invalid(String),
+    #[error("could not create demo data: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("could not hash the demo password")]
+    Hash(AppError),
+}
+
+impl From<CreateUserError> for SeedError {
+    fn from(e: CreateUserError) -> Self {
+        match e {
+            CreateUserError::EmailTaken => {
+                SeedError::Invalid("a demo email is already taken".into())
+            }
+            CreateUserError::Database(e) => SeedError::Database(e),
+        }
+    }
+}
+
+impl From<CreateOrgError> for SeedError {
+    fn from(e: CreateOrgError) -> Self {
+        match e {
+            CreateOrgError::SlugTaken => SeedError::Invalid("a demo slug is already taken".into()),
+            CreateOrgError::Database(e) => SeedError::Database(e),
+        }
+    }
+}
+
+/// Creates the demo data unless it is already there. Returns whether it
+/// created anything.
+pub async fn seed(db: &Db) -> Result<bool, SeedError> {
+    if lookup::org_by_slug(db, DEMO_ORGS[0].slug).await?.is_some() {
+        return Ok(false);
+    }
+    let meta = RequestMeta::system();
+    let source = serde_json::json!({ "source": "demo seed" });
+    let password = NewPassword::parse(DEMO_PASSWORD).map_err(SeedError::Invalid)?;
+
+    for org in DEMO_ORGS {
+        let mut people = org.people.iter();
+        let (owner_email, owner_name, _) = people.next().expect("every demo org has an owner");
+        let owner = ensure_user(db, owner_email, owner_name, &password).await?;
+        let Some(owner_tx) = owner.tx else {
+            return Err(SeedError::Invalid(format!("{owner_email} already exists")));
+        };
+        let name = OrgName::parse(org.name).map_err(SeedError::Invalid)?;
+        let slug = OrgSlug::parse(org.slug).map_err(SeedError::Invalid)?;
+        let tx = create_organization(owner_tx, &name, &slug, &meta).await?;
+        let org_id = tx.org_id();
+        tx.commit().await?;
+
+        for (email, display_name, role) in people {
+            let user = ensure_user(db, email, display_name, &password).await?;
+            if let Some(user_tx) = user.tx {
+                user_tx.commit().await?;
+            }
+            let mut tx = Tenant::begin_without_membership(db, org_id, None).await?;
+            add_member(&mut tx, user.user_id, email, *role, &meta, source.clone()).await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(true)
+}
+
+struct EnsuredUser {
+    user_id: UserId,
+    /// The open transaction when the user was just created.
+    tx: Option<super::tenancy::UserTx>,
+}
+
+async fn ensure_user(
+    db: &Db,
+    email: &str,
+    display_name: &str,
+    password: &NewPassword,
+) -> Result<EnsuredUser, SeedError> {
+    if let Some(existing) = lookup::user_for_sign_in(db, email).await? {
+        return Ok(EnsuredUser {
+            user_id: existing.user_id,
+            tx: None,
+        });
+    }
+    let new_user = NewUser {
+        email: Email::parse(email).map_err(SeedError::Invalid)?,
+        display_name: DisplayName::parse(display_name).map_err(SeedError::Invalid)?,
+        password_hash: Some(password::hash(password).await.map_err(SeedError::Hash)?),
+        email_verified: true,
+    };
+    let tx = create_user(db, &new_user).await?;
+    Ok(EnsuredUser {
+        user_id: tx.user_id(),
+        tx: Some(tx),
+    })
+}

@@ -1,0 +1,12 @@
+//! The server-only domain layer. It owns all SQL; server functions call into
+//! it with already-parsed input. Org data is reached only through
+//! [`tenancy::Tenant`], which sets the org context transaction-locally.
+
+pub mod accounts;
+pub mod audit;
+pub mod db;
+pub mod demo;
+pub mod orgs;
+pub mod password;
+pub mod request;
+pub mod tenancy;

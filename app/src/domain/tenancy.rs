@@ -1,0 +1,346 @@
+//! Org context. This module is the only code that sets `app.org_id` and
+//! `app.user_id`, and it only ever sets them transaction-locally
+//! (`set_config(…, true)`), so a pooled connection cannot carry one request's
+//! org into the next.
+//!
+//! Three ways in:
+//! * [`Tenant::begin`] — a member acting in their organization. Re-reads the
+//!   membership and role on every call, so removal and role changes take
+//!   effect on the very next request.
+//! * [`UserScope::begin`] — a signed-in user outside any organization: their
+//!   own identity, their memberships and those organizations (the org picker).
+//! * the `lookup` functions at the bottom — the few look-ups that must work
+//!   before any context exists, each a named SECURITY DEFINER function.
+
+use super::db::Db;
+use crate::{
+    ids::{OrgId, UserId},
+    roles::Role,
+};
+use sqlx::{PgConnection, Postgres, Transaction};
+
+/// The member on whose behalf an org transaction runs, as the database says
+/// they are right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// Why an org transaction could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// The user is not (or no longer) a member of the organization.
+    #[error("not a member of this organization")]
+    NotAMember,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<TenantError> for crate::error::AppError {
+    #[track_caller]
+    fn from(error: TenantError) -> Self {
+        match error {
+            TenantError::NotAMember => crate::error::AppError::Unauthenticated,
+            TenantError::Database(e) => e.into(),
+        }
+    }
+}
+
+/// A transaction inside one organization. Every query through it sees that
+/// organization's rows and nothing else.
+pub struct OrgTx {
+    tx: Transaction<'static, Postgres>,
+    org_id: OrgId,
+    actor: Option<Actor>,
+}
+
+impl OrgTx {
+    pub fn org_id(&self) -> OrgId {
+        self.org_id
+    }
+
+    /// The acting member; `None` for system work and pre-authentication events.
+    pub fn actor(&self) -> Option<&Actor> {
+        self.actor.as_ref()
+    }
+
+    /// The connection, for the domain's queries.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Re-reads the acting member after this transaction created or changed
+    /// their membership (e.g. the owner of a brand-new organization).
+    pub async fn act_as_member(&mut self, user_id: UserId) -> Result<(), TenantError> {
+        self.actor = Some(read_actor(&mut self.tx, self.org_id, user_id).await?);
+        Ok(())
+    }
+}
+
+async fn read_actor(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    user_id: UserId,
+) -> Result<Actor, TenantError> {
+    let row = sqlx::query!(
+        r#"
+        select u.email, u.display_name, m.role
+        from membership m
+        join app_user u on u.user_id = m.user_id
+        where m.org_id = $1 and m.user_id = $2
+        "#,
+        org_id.0,
+        user_id.0,
+    )
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Err(TenantError::NotAMember);
+    };
+    let role = Role::parse(&row.role).map_err(|_| {
+        sqlx::Error::Decode(format!("unknown role {:?} in membership", row.role).into())
+    })?;
+    Ok(Actor {
+        user_id,
+        email: row.email,
+        display_name: row.display_name,
+        role,
+    })
+}
+
+/// Opens org transactions.
+pub struct Tenant;
+
+impl Tenant {
+    /// Begins a transaction in `org_id` on behalf of `user_id`, who must be a
+    /// member: the membership and role are read inside the transaction.
+    pub async fn begin(db: &Db, org_id: OrgId, user_id: UserId) -> Result<OrgTx, TenantError> {
+        let mut tx = db.pool().begin().await?;
+        set_context(&mut tx, Some(org_id), Some(user_id)).await?;
+        let actor = read_actor(&mut tx, org_id, user_id).await?;
+        Ok(OrgTx {
+            tx,
+            org_id,
+            actor: Some(actor),
+        })
+    }
+
+    /// Begins a transaction in `org_id` without checking any membership.
+    ///
+    /// Only for flows that establish or precede membership themselves:
+    /// creating an organization, accepting an invitation, just-in-time SSO
+    /// membership, recording a failed sign-in, and system jobs. `user_id`,
+    /// when given, is the person the flow acts for (their own identity row
+    /// becomes visible).
+    pub async fn begin_without_membership(
+        db: &Db,
+        org_id: OrgId,
+        user_id: Option<UserId>,
+    ) -> Result<OrgTx, sqlx::Error> {
+        let mut tx = db.pool().begin().await?;
+        set_context(&mut tx, Some(org_id), user_id).await?;
+        Ok(OrgTx {
+            tx,
+            org_id,
+            actor: None,
+        })
+    }
+}
+
+/// A transaction for one signed-in user outside any organization.
+pub struct UserTx {
+    tx: Transaction<'static, Postgres>,
+    user_id: UserId,
+}
+
+impl UserTx {
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Continues this transaction inside `org_id` without a membership check,
+    /// for flows that create the membership (a new organization, an accepted
+    /// invitation). The user's own identity row stays visible.
+    pub async fn enter_org_without_membership(
+        mut self,
+        org_id: OrgId,
+    ) -> Result<OrgTx, sqlx::Error> {
+        set_context(&mut self.tx, Some(org_id), Some(self.user_id)).await?;
+        Ok(OrgTx {
+            tx: self.tx,
+            org_id,
+            actor: None,
+        })
+    }
+}
+
+/// Opens user-scoped transactions.
+pub struct UserScope;
+
+impl UserScope {
+    /// Begins a transaction that sees `user_id`'s own identity, their
+    /// memberships and the organizations those belong to — nothing else.
+    pub async fn begin(db: &Db, user_id: UserId) -> Result<UserTx, sqlx::Error> {
+        let mut tx = db.pool().begin().await?;
+        set_context(&mut tx, None, Some(user_id)).await?;
+        Ok(UserTx { tx, user_id })
+    }
+}
+
+async fn set_context(
+    conn: &mut PgConnection,
+    org_id: Option<OrgId>,
+    user_id: Option<UserId>,
+) -> Result<(), sqlx::Error> {
+    // An empty string reads back as NULL through app.current_org_id().
+    let org = org_id.map(|id| id.to_string()).unwrap_or_default();
+    let user = user_id.map(|id| id.to_string()).unwrap_or_default();
+    sqlx::query!(
+        r#"select set_config('app.org_id', $1, true) as "org", set_config('app.user_id', $2, true) as "user""#,
+        org,
+        user,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
+
+/// Look-ups that must work before an org context exists. Each calls one
+/// SECURITY DEFINER function in schema `lookup` (see the migrations), which
+/// returns only the columns named here.
+pub mod lookup {
+    use super::*;
+    use time::OffsetDateTime;
+
+    /// The identity behind an email address, for signing in.
+    #[derive(Clone, Debug)]
+    pub struct SignInIdentity {
+        pub user_id: UserId,
+        pub email: String,
+        pub display_name: String,
+        pub password_hash: Option<String>,
+        pub email_verified_at: Option<OffsetDateTime>,
+    }
+
+    pub async fn user_for_sign_in(
+        db: &Db,
+        email: &str,
+    ) -> Result<Option<SignInIdentity>, sqlx::Error> {
+        let row = sqlx::query!(
+            r#"
+            select user_id as "user_id!", email as "email!", display_name as "display_name!",
+                   password_hash, email_verified_at
+            from lookup.user_for_sign_in($1)
+            "#,
+            email
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        Ok(row.map(|r| SignInIdentity {
+            user_id: UserId(r.user_id),
+            email: r.email,
+            display_name: r.display_name,
+            password_hash: r.password_hash,
+            email_verified_at: r.email_verified_at,
+        }))
+    }
+
+    /// An organization's public face: what its login page shows.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct OrgSummary {
+        pub org_id: OrgId,
+        pub slug: String,
+        pub name: String,
+    }
+
+    pub async fn org_by_slug(db: &Db, slug: &str) -> Result<Option<OrgSummary>, sqlx::Error> {
+        let row = sqlx::query!(
+            r#"select org_id as "org_id!", slug as "slug!", name as "name!" from lookup.org_by_slug($1)"#,
+            slug
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        Ok(row.map(|r| OrgSummary {
+            org_id: OrgId(r.org_id),
+            slug: r.slug,
+            name: r.name,
+        }))
+    }
+
+    /// The organization that proved ownership of an email domain.
+    pub async fn org_by_verified_domain(
+        db: &Db,
+        domain: &str,
+    ) -> Result<Option<OrgSummary>, sqlx::Error> {
+        let row = sqlx::query!(
+            r#"select org_id as "org_id!", slug as "slug!", name as "name!" from lookup.org_by_verified_domain($1)"#,
+            domain
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        Ok(row.map(|r| OrgSummary {
+            org_id: OrgId(r.org_id),
+            slug: r.slug,
+            name: r.name,
+        }))
+    }
+
+    /// An invitation as found by the hash of its token.
+    #[derive(Clone, Debug)]
+    pub struct InvitationByToken {
+        pub org_id: OrgId,
+        pub invitation_id: crate::ids::InvitationId,
+        pub email: String,
+        pub role: String,
+        pub expires_at: OffsetDateTime,
+        pub accepted_at: Option<OffsetDateTime>,
+        pub revoked_at: Option<OffsetDateTime>,
+        pub invited_by_user_id: Option<UserId>,
+        pub org_slug: String,
+        pub org_name: String,
+    }
+
+    pub async fn invitation_by_token_hash(
+        db: &Db,
+        token_hash: &[u8],
+    ) -> Result<Option<InvitationByToken>, sqlx::Error> {
+        let row = sqlx::query!(
+            r#"
+            select org_id as "org_id!", invitation_id as "invitation_id!", email as "email!",
+                   role as "role!", expires_at as "expires_at!", accepted_at, revoked_at,
+                   invited_by_user_id, org_slug as "org_slug!", org_name as "org_name!"
+            from lookup.invitation_by_token_hash($1)
+            "#,
+            token_hash
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        Ok(row.map(|r| InvitationByToken {
+            org_id: OrgId(r.org_id),
+            invitation_id: crate::ids::InvitationId(r.invitation_id),
+            email: r.email,
+            role: r.role,
+            expires_at: r.expires_at,
+            accepted_at: r.accepted_at,
+            revoked_at: r.revoked_at,
+            invited_by_user_id: r.invited_by_user_id.map(UserId),
+            org_slug: r.org_slug,
+            org_name: r.org_name,
+        }))
+    }
+}

@@ -1,0 +1,26 @@
+//! The page for any address the app does not know.
+
+use crate::components::layout::PublicLayout;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found" />
+        <PublicLayout>
+            <div class="mx-auto max-w-xl px-4 py-24 text-center">
+                <p class="text-sm font-semibold text-indigo-600">"404"</p>
+                <h1 class="mt-2 text-3xl font-bold tracking-tight">"This page does not exist"</h1>
+                <p class="mt-4 text-slate-600">"The address may be mistyped, or the page may have moved."</p>
+                <a href="/" class="mt-8 inline-flex rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500">
+                    "Go to the home page"
+                </a>
+            </div>
+        </PublicLayout>
+    }
+}

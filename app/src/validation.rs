@@ -1,0 +1,272 @@
+//! Input types that can only be built from valid input ("parse, don't
+//! validate"). Each `parse` returns a message a person can act on. They are
+//! shared with the browser so the same rules can be shown before submitting,
+//! but the server always parses again.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A syntactically valid email address, trimmed. Compared case-insensitively
+/// by the database; the domain part is stored lower-cased.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let value = input.trim();
+        if value.is_empty() {
+            return Err("Enter your email address.".into());
+        }
+        if value.chars().count() > 254 {
+            return Err("That email address is too long.".into());
+        }
+        let Some((local, domain)) = value.rsplit_once('@') else {
+            return Err("Enter an email address like name@company.com.".into());
+        };
+        let domain_ok = domain.len() >= 3
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c));
+        if !local_ok || !domain_ok {
+            return Err("Enter an email address like name@company.com.".into());
+        }
+        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The domain part, lower-case.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An organization's URL name, as in `/o/{slug}/login`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrgSlug(String);
+
+impl OrgSlug {
+    pub const MIN_LEN: usize = 2;
+    pub const MAX_LEN: usize = 40;
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let value = input.trim();
+        if value.is_empty() {
+            return Err("Choose a URL name for your organization.".into());
+        }
+        if value.len() < Self::MIN_LEN || value.len() > Self::MAX_LEN {
+            return Err(format!(
+                "Use {} to {} characters.",
+                Self::MIN_LEN,
+                Self::MAX_LEN
+            ));
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err("Use lower-case letters, digits and hyphens only.".into());
+        }
+        if value.starts_with('-') || value.ends_with('-') {
+            return Err("Start and end with a letter or digit.".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    /// A suggestion derived from an organization name: "Acme, Inc." → "acme-inc".
+    pub fn suggest(name: &str) -> String {
+        let mut slug = String::new();
+        for c in name.trim().to_lowercase().chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+            if slug.len() >= Self::MAX_LEN {
+                break;
+            }
+        }
+        slug.trim_matches('-').to_string()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An organization's display name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgName(String);
+
+impl OrgName {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let value = collapse_spaces(input);
+        match value.chars().count() {
+            0 => Err("Enter the organization's name.".into()),
+            n if n > 100 => Err("Keep the name under 100 characters.".into()),
+            _ if value.chars().any(char::is_control) => {
+                Err("The name contains characters that cannot be shown.".into())
+            }
+            _ => Ok(Self(value)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's name as shown to others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let value = collapse_spaces(input);
+        match value.chars().count() {
+            0 => Err("Enter your name.".into()),
+            n if n > 100 => Err("Keep your name under 100 characters.".into()),
+            _ if value.chars().any(char::is_control) => {
+                Err("Your name contains characters that cannot be shown.".into())
+            }
+            _ => Ok(Self(value)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password. Never serialized: it must not travel back to the browser.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub const MIN_LEN: usize = 10;
+    /// argon2 is expensive on purpose; an unbounded input would be a cheap DoS.
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let n = input.chars().count();
+        if n < Self::MIN_LEN {
+            return Err(format!("Use at least {} characters.", Self::MIN_LEN));
+        }
+        if n > Self::MAX_LEN {
+            return Err(format!("Use at most {} characters.", Self::MAX_LEN));
+        }
+        if input.trim().is_empty() {
+            return Err("A password cannot be only spaces.".into());
+        }
+        Ok(Self(input.to_string()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
+
+fn collapse_spaces(input: &str) -> String {
+    input.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_their_domain_lower_cased() {
+        let email = Email::parse("  Jane.Doe@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "Jane.Doe@example.com");
+        assert_eq!(email.domain(), "example.com");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused_with_a_message() {
+        for bad in [
+            "",
+            "jane",
+            "jane@",
+            "@example.com",
+            "jane@example",
+            "ja ne@example.com",
+            "jane@exa_mple.com",
+            "jane@-x.com",
+        ] {
+            let err = Email::parse(bad).unwrap_err();
+            assert!(!err.is_empty(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn slugs_accept_lowercase_digits_and_inner_hyphens_only() {
+        assert!(OrgSlug::parse("acme-2").is_ok());
+        assert!(OrgSlug::parse("a").is_err());
+        assert!(OrgSlug::parse("Acme").is_err());
+        assert!(OrgSlug::parse("-acme").is_err());
+        assert!(OrgSlug::parse("acme-").is_err());
+        assert!(OrgSlug::parse("ac me").is_err());
+        assert!(OrgSlug::parse(&"a".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn slug_suggestions_are_valid_slugs() {
+        assert_eq!(OrgSlug::suggest("Acme, Inc."), "acme-inc");
+        assert_eq!(
+            OrgSlug::suggest("  Globex   Corporation "),
+            "globex-corporation"
+        );
+        assert_eq!(OrgSlug::suggest("Ünïcode Ltd"), "n-code-ltd");
+        assert!(OrgSlug::parse(&OrgSlug::suggest(&"Long name ".repeat(20))).is_ok());
+    }
+
+    #[test]
+    fn names_collapse_whitespace_and_have_bounds() {
+        assert_eq!(
+            DisplayName::parse("  Ada   Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
+        assert!(DisplayName::parse("   ").is_err());
+        assert!(OrgName::parse(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn passwords_have_bounds_and_never_print() {
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse(&"x".repeat(129)).is_err());
+        assert!(NewPassword::parse("          ").is_err());
+        let password = NewPassword::parse("correct horse battery").unwrap();
+        assert!(!format!("{password:?}").contains("horse"));
+    }
+}

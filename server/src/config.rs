@@ -1,0 +1,373 @@
+//! Configuration, read once from the environment at start-up.
+//!
+//! Every variable is listed with its meaning in `.env.example`. Outside
+//! production, anything unset falls back to a local-development default; in
+//! production a missing or malformed required value stops start-up with a
+//! message naming the variable.
+
+use app::state::Environment;
+use std::{fmt, net::SocketAddr, str::FromStr};
+
+/// A value that must never reach a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The server's whole configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub environment: Environment,
+    /// Where the HTTP server listens (`LEPTOS_SITE_ADDR`, shared with cargo-leptos).
+    pub listen_addr: SocketAddr,
+    /// What people type to reach the app; links in mail are built from it.
+    pub public_base_url: String,
+    /// The runtime pool's connection: the non-owner, RLS-bound role.
+    pub database_url: Secret,
+    /// The owner role's connection, used only to run migrations at start-up.
+    pub database_owner_url: Secret,
+    pub database_max_connections: u32,
+    /// `smtp://` or `smtps://` URL; `None` keeps mail in the local outbox.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    pub seed_demo_data: bool,
+    pub log_format: LogFormat,
+    /// Where cargo-leptos put the wasm bundle, CSS and public assets.
+    pub site_root: String,
+    pub reload_port: u32,
+}
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the
+    /// process environment. Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let environment = match get("APP_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("test") => Environment::Test,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "APP_ENV",
+                    problem: format!("expected development, test or production, got {other:?}"),
+                });
+            }
+        };
+        let production = environment.is_production();
+
+        // In production every one of these must be given explicitly.
+        let required = |name: &'static str, dev_default: &str| -> Result<String, ConfigError> {
+            match get(name) {
+                Some(value) => Ok(value),
+                None if production => Err(ConfigError {
+                    variable: name,
+                    problem: "is required when APP_ENV=production".into(),
+                }),
+                None => Ok(dev_default.to_string()),
+            }
+        };
+
+        let listen_addr: SocketAddr = parse(
+            "LEPTOS_SITE_ADDR",
+            &get("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()),
+        )?;
+
+        let public_base_url = required("PUBLIC_BASE_URL", &format!("http://{listen_addr}"))?;
+        let public_base_url = public_base_url.trim_end_matches('/').to_string();
+        let scheme_ok = if production {
+            public_base_url.starts_with("https://")
+        } else {
+            public_base_url.starts_with("https://") || public_base_url.starts_with("http://")
+        };
+        if !scheme_ok
+            || public_base_url
+                .split("://")
+                .nth(1)
+                .is_none_or(str::is_empty)
+        {
+            return Err(ConfigError {
+                variable: "PUBLIC_BASE_URL",
+                problem: if production {
+                    "must be an https:// URL in production".into()
+                } else {
+                    "must be an http:// or https:// URL".into()
+                },
+            });
+        }
+
+        let database_url = required(
+            "DATABASE_URL",
+            "postgres://app_runtime@127.0.0.1:5432/trellis_dev",
+        )?;
+        let database_owner_url = required(
+            "DATABASE_OWNER_URL",
+            "postgres://app_owner@127.0.0.1:5432/trellis_dev",
+        )?;
+        for (variable, url) in [
+            ("DATABASE_URL", &database_url),
+            ("DATABASE_OWNER_URL", &database_owner_url),
+        ] {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError {
+                    variable,
+                    problem: "must be a postgres:// URL".into(),
+                });
+            }
+        }
+        if database_url == database_owner_url {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                problem:
+                    "must log in as the runtime role, not the owner role of DATABASE_OWNER_URL"
+                        .into(),
+            });
+        }
+
+        let database_max_connections: u32 = match get("DATABASE_MAX_CONNECTIONS") {
+            Some(v) => parse("DATABASE_MAX_CONNECTIONS", &v)?,
+            None => 10,
+        };
+        if database_max_connections == 0 {
+            return Err(ConfigError {
+                variable: "DATABASE_MAX_CONNECTIONS",
+                problem: "must be at least 1".into(),
+            });
+        }
+
+        let smtp_url = match get("SMTP_URL") {
+            Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+                Some(Secret::new(url))
+            }
+            Some(_) => {
+                return Err(ConfigError {
+                    variable: "SMTP_URL",
+                    problem: "must be an smtp:// or smtps:// URL".into(),
+                });
+            }
+            None if production => {
+                return Err(ConfigError {
+                    variable: "SMTP_URL",
+                    problem: "is required when APP_ENV=production".into(),
+                });
+            }
+            None => None,
+        };
+        let mail_from = required("MAIL_FROM", "Trellis <no-reply@trellis.localhost>")?;
+        if !mail_from.contains('@') {
+            return Err(ConfigError {
+                variable: "MAIL_FROM",
+                problem: "must be an address such as \"Trellis <no-reply@example.com>\"".into(),
+            });
+        }
+
+        let seed_demo_data = match get("SEED_DEMO_DATA") {
+            Some(v) => parse_bool("SEED_DEMO_DATA", &v)?,
+            None => environment == Environment::Development,
+        };
+        if seed_demo_data && production {
+            return Err(ConfigError {
+                variable: "SEED_DEMO_DATA",
+                problem: "demo accounts with a published password cannot be created in production"
+                    .into(),
+            });
+        }
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None if production => LogFormat::Json,
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "LOG_FORMAT",
+                    problem: format!("expected pretty or json, got {other:?}"),
+                });
+            }
+        };
+
+        let site_root = get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
+        let reload_port = match get("LEPTOS_RELOAD_PORT") {
+            Some(v) => parse("LEPTOS_RELOAD_PORT", &v)?,
+            None => 3001,
+        };
+
+        Ok(Config {
+            environment,
+            listen_addr,
+            public_base_url,
+            database_url: Secret::new(database_url),
+            database_owner_url: Secret::new(database_owner_url),
+            database_max_connections,
+            smtp_url,
+            mail_from,
+            seed_demo_data,
+            log_format,
+            site_root,
+            reload_port,
+        })
+    }
+}
+
+fn parse<T: FromStr>(variable: &'static str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    value.parse().map_err(|e: T::Err| ConfigError {
+        variable,
+        problem: format!("{value:?} is not valid: {e}"),
+    })
+}
+
+fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError {
+            variable,
+            problem: format!("expected true or false, got {value:?}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    fn production() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("APP_ENV", "production"),
+            ("PUBLIC_BASE_URL", "https://app.example.com/"),
+            ("DATABASE_URL", "postgres://app_runtime:pw@db/app"),
+            ("DATABASE_OWNER_URL", "postgres://app_owner:pw@db/app"),
+            ("SMTP_URL", "smtp://mail.example.com:587"),
+            ("MAIL_FROM", "Example <no-reply@example.com>"),
+        ]
+    }
+
+    #[test]
+    fn nothing_configured_gives_a_working_development_setup() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.public_base_url, "http://127.0.0.1:3000");
+        assert!(config.database_url.expose().contains("app_runtime"));
+        assert!(config.database_owner_url.expose().contains("app_owner"));
+        assert!(config.smtp_url.is_none());
+        assert!(config.seed_demo_data);
+    }
+
+    #[test]
+    fn a_complete_production_configuration_is_accepted() {
+        let config = config(&production()).unwrap();
+        assert_eq!(config.public_base_url, "https://app.example.com");
+        assert!(!config.seed_demo_data);
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn production_names_each_missing_required_variable() {
+        for missing in [
+            "PUBLIC_BASE_URL",
+            "DATABASE_URL",
+            "DATABASE_OWNER_URL",
+            "SMTP_URL",
+            "MAIL_FROM",
+        ] {
+            let vars: Vec<_> = production()
+                .into_iter()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err.variable, missing);
+            assert!(err.to_string().starts_with(missing), "{err}");
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_refused_by_name() {
+        let cases: &[(&str, &str)] = &[
+            ("APP_ENV", "staging"),
+            ("LEPTOS_SITE_ADDR", "localhost"),
+            ("DATABASE_MAX_CONNECTIONS", "many"),
+            ("SMTP_URL", "mail.example.com"),
+            ("SEED_DEMO_DATA", "maybe"),
+            ("LOG_FORMAT", "xml"),
+            ("PUBLIC_BASE_URL", "app.example.com"),
+        ];
+        for (variable, value) in cases {
+            let err = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(&err.variable, variable, "{err}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_plain_http_and_demo_data() {
+        let mut vars = production();
+        vars.retain(|(k, _)| *k != "PUBLIC_BASE_URL");
+        vars.push(("PUBLIC_BASE_URL", "http://app.example.com"));
+        assert_eq!(config(&vars).unwrap_err().variable, "PUBLIC_BASE_URL");
+
+        let mut vars = production();
+        vars.push(("SEED_DEMO_DATA", "true"));
+        assert_eq!(config(&vars).unwrap_err().variable, "SEED_DEMO_DATA");
+    }
+
+    #[test]
+    fn the_runtime_pool_may_not_log_in_as_the_owner() {
+        let url = "postgres://app_owner@127.0.0.1/x";
+        let err = config(&[("DATABASE_URL", url), ("DATABASE_OWNER_URL", url)]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let config = config(&production()).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains(":pw@"), "{printed}");
+    }
+}

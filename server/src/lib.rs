@@ -1,0 +1,9 @@
+//! The Trellis server: start-up, the router, and the routes that live
+//! outside Leptos. `main.rs` only reads the configuration and calls [`run`].
+
+pub mod config;
+pub mod health;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::{StartupError, build_router, run};

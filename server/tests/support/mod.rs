@@ -1,0 +1,118 @@
+//! Test harness shared by the integration tests: a fresh database per test,
+//! set up exactly like production (roles from scripts/db/roles.sql,
+//! migrations run as app_owner), with pools for each role.
+
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use app::domain::db::{Db, MIGRATOR};
+use sqlx::{
+    Connection, PgConnection, PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use tokio::sync::OnceCell;
+
+const ROLES_SQL: &str = include_str!("../../../scripts/db/roles.sql");
+
+/// One test's database, reachable as each of the application's roles.
+pub struct TestDb {
+    /// The cluster superuser: for fixtures that must bypass RLS and for
+    /// checking what really is in a table.
+    pub superuser: PgPool,
+    /// `app_owner`: owns the schema, ran the migrations, subject to RLS.
+    pub owner: PgPool,
+    /// `app_runtime`: what the server's pool logs in as.
+    pub runtime: PgPool,
+}
+
+impl TestDb {
+    /// Prepares the database `#[sqlx::test(migrations = false)]` created.
+    pub async fn new(connect: PgConnectOptions) -> Self {
+        Self::with_runtime_connections(connect, 5).await
+    }
+
+    /// Like [`TestDb::new`], with a runtime pool of exactly `max` connections
+    /// (so tests can force connection reuse).
+    pub async fn with_runtime_connections(connect: PgConnectOptions, max: u32) -> Self {
+        let database = connect
+            .get_database()
+            .expect("sqlx::test names the database")
+            .to_string();
+        let superuser = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(connect.clone())
+            .await
+            .expect("connect as superuser");
+
+        ensure_roles().await;
+        sqlx::raw_sql(&format!(
+            r#"alter database "{database}" owner to app_owner; alter schema public owner to app_owner;"#
+        ))
+        .execute(&superuser)
+        .await
+        .unwrap();
+
+        let owner = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(connect.clone().username("app_owner"))
+            .await
+            .expect("connect as app_owner");
+        MIGRATOR
+            .run(&owner)
+            .await
+            .expect("migrations apply as app_owner");
+
+        let runtime = PgPoolOptions::new()
+            .max_connections(max)
+            .connect_with(connect.username("app_runtime"))
+            .await
+            .expect("connect as app_runtime");
+
+        Self {
+            superuser,
+            owner,
+            runtime,
+        }
+    }
+
+    /// The runtime pool as the application wraps it.
+    pub fn db(&self) -> Db {
+        Db::new(self.runtime.clone())
+    }
+
+    /// Closes every pool so the database can be dropped after the test.
+    pub async fn close(self) {
+        self.runtime.close().await;
+        self.owner.close().await;
+        self.superuser.close().await;
+    }
+}
+
+/// Creates the cluster roles once per test binary. Roles are cluster-wide
+/// and test binaries may run in parallel, so the work is serialized by an
+/// advisory lock in the master database (advisory locks are per database,
+/// and every test has a database of its own).
+async fn ensure_roles() {
+    static ROLES: OnceCell<()> = OnceCell::const_new();
+    ROLES
+        .get_or_init(|| async {
+            let url =
+                std::env::var("DATABASE_URL").expect("DATABASE_URL names a superuser connection");
+            let mut conn = PgConnection::connect(&url)
+                .await
+                .expect("connect to the master database");
+            let mut tx = conn.begin().await.unwrap();
+            sqlx::query("select pg_advisory_xact_lock(7306183845823852655)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::raw_sql(ROLES_SQL)
+                .execute(&mut *tx)
+                .await
+                .expect("roles.sql");
+            tx.commit().await.unwrap();
+            conn.close().await.unwrap();
+        })
+        .await;
+}

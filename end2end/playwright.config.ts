@@ -1,0 +1,62 @@
+import { defineConfig } from '@playwright/test';
+
+// The server under test: the debug build cargo-leptos produced, on its own
+// port and its own database (scripts/test.sh creates both fresh).
+const port = Number(process.env.E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const database = process.env.E2E_DATABASE ?? 'trellis_e2e';
+const pgHost = process.env.E2E_PG_HOST ?? '127.0.0.1:5432';
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './test-results',
+  // One server, one database: tests run one at a time and build on seeded data.
+  workers: 1,
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 30_000,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      // Debian's Chromium; Playwright's own browser download is not used.
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  // Every spec runs twice: hydrated, and as plain server-rendered HTML.
+  projects: [
+    { name: 'with-js', use: { javaScriptEnabled: true } },
+    { name: 'without-js', use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: './target/debug/server',
+    cwd: '..',
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      APP_ENV: 'test',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: 'target/site',
+      PUBLIC_BASE_URL: baseURL,
+      DATABASE_URL: `postgres://app_runtime@${pgHost}/${database}`,
+      DATABASE_OWNER_URL: `postgres://app_owner@${pgHost}/${database}`,
+      SEED_DEMO_DATA: 'true',
+      RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
+    },
+  },
+});

@@ -41,7 +41,7 @@ export default defineConfig({
     { name: 'without-js', use: { javaScriptEnabled: false } },
   ],
   webServer: {
-    command: './target/debug/server',
+    command: `${process.env.CARGO_TARGET_DIR ?? 'target'}/debug/server`,
     cwd: '..',
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,

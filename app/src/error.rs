@@ -18,9 +18,15 @@ pub struct FieldError {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
-    /// One or more inputs were refused; each message belongs next to its field.
-    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))]
-    Validation(Vec<FieldError>),
+    /// One or more inputs were refused; each message belongs next to its
+    /// field. `values` echoes non-secret inputs so that a form submitted
+    /// without JavaScript (and redirected back) can show them again.
+    #[error("{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))]
+    Validation {
+        errors: Vec<FieldError>,
+        #[serde(default)]
+        values: Vec<(String, String)>,
+    },
     /// The caller is not signed in (or their session ended).
     #[error("Please sign in to continue.")]
     Unauthenticated,
@@ -47,19 +53,41 @@ pub enum AppError {
 impl AppError {
     /// A validation error on a single field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        AppError::Validation(vec![FieldError {
-            field: field.to_string(),
-            message: message.into(),
-        }])
+        AppError::Validation {
+            errors: vec![FieldError {
+                field: field.to_string(),
+                message: message.into(),
+            }],
+            values: Vec::new(),
+        }
+    }
+
+    /// Attaches submitted values (never secrets) for the form to show again.
+    pub fn keeping(mut self, kept: &[(&str, &str)]) -> Self {
+        if let AppError::Validation { values, .. } = &mut self {
+            values.extend(kept.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        }
+        self
     }
 
     /// The message for `field`, if this is a validation error about it.
     pub fn message_for(&self, field: &str) -> Option<String> {
         match self {
-            AppError::Validation(errors) => errors
+            AppError::Validation { errors, .. } => errors
                 .iter()
                 .find(|e| e.field == field)
                 .map(|e| e.message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The submitted value of `field`, if the error kept it.
+    pub fn value_for(&self, field: &str) -> Option<String> {
+        match self {
+            AppError::Validation { values, .. } => values
+                .iter()
+                .find(|(k, _)| k == field)
+                .map(|(_, v)| v.clone()),
             _ => None,
         }
     }
@@ -68,7 +96,7 @@ impl AppError {
     /// of the form's own fields.
     pub fn form_message(&self, fields: &[&str]) -> Option<String> {
         match self {
-            AppError::Validation(errors) => {
+            AppError::Validation { errors, .. } => {
                 let rest: Vec<_> = errors
                     .iter()
                     .filter(|e| !fields.contains(&e.field.as_str()))
@@ -135,7 +163,10 @@ impl Validator {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(AppError::Validation(self.errors))
+            Err(AppError::Validation {
+                errors: self.errors,
+                values: Vec::new(),
+            })
         }
     }
 }

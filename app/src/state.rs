@@ -1,6 +1,6 @@
 //! What every server function and SSR render can reach through context.
 
-use crate::domain::db::Db;
+use crate::domain::{db::Db, rate_limit::RateLimits, session::SessionPolicy};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -29,6 +29,8 @@ pub struct Settings {
     /// Scheme, host and port people reach the app at, without a trailing
     /// slash; every link in mail is built from it.
     pub public_base_url: String,
+    pub session: SessionPolicy,
+    pub rate_limits: RateLimits,
 }
 
 /// Shared application state, cheap to clone.

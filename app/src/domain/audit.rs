@@ -2,8 +2,11 @@
 //! same [`OrgTx`] that makes the change, so both commit or neither does.
 
 use super::{request::RequestMeta, tenancy::OrgTx};
-use crate::{audit::AuditAction, ids::UserId};
-use sqlx::types::ipnetwork::IpNetwork;
+use crate::{
+    audit::AuditAction,
+    ids::{OrgId, UserId},
+};
+use sqlx::{PgConnection, types::ipnetwork::IpNetwork};
 use uuid::Uuid;
 
 /// What an event is about: a member, an invitation, a connection, …
@@ -24,7 +27,7 @@ impl Target {
         }
     }
 
-    pub fn organization(org_id: crate::ids::OrgId, name: &str) -> Self {
+    pub fn organization(org_id: OrgId, name: &str) -> Self {
         Self {
             kind: "organization",
             id: org_id.to_string(),
@@ -73,14 +76,21 @@ impl Event {
 /// Records `event` in the organization of `tx`. The actor is the
 /// transaction's member unless the event names one.
 pub async fn record(tx: &mut OrgTx, meta: &RequestMeta, event: Event) -> Result<(), sqlx::Error> {
-    let (actor_user_id, actor_email) = match event.actor {
-        Some(actor) => actor,
-        None => match tx.actor() {
-            Some(actor) => (Some(actor.user_id), Some(actor.email.clone())),
-            None => (None, None),
-        },
-    };
+    let default_actor = tx.actor().map(|a| (Some(a.user_id), Some(a.email.clone())));
     let org_id = tx.org_id();
+    insert(tx.conn(), org_id, default_actor, meta, event).await
+}
+
+/// Writes one event row. The connection's org context must be `org_id`
+/// (the row-level security policy refuses any other).
+pub(crate) async fn insert(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    default_actor: Option<(Option<UserId>, Option<String>)>,
+    meta: &RequestMeta,
+    event: Event,
+) -> Result<(), sqlx::Error> {
+    let (actor_user_id, actor_email) = event.actor.or(default_actor).unwrap_or((None, None));
     let (target_type, target_id, target_label) = match event.target {
         Some(t) => (Some(t.kind), Some(t.id), Some(t.label)),
         None => (None, None, None),
@@ -103,7 +113,7 @@ pub async fn record(tx: &mut OrgTx, meta: &RequestMeta, event: Event) -> Result<
         meta.user_agent.as_deref(),
         event.details,
     )
-    .execute(tx.conn())
+    .execute(conn)
     .await?;
     Ok(())
 }

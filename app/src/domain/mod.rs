@@ -4,9 +4,14 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod auth;
 pub mod db;
 pub mod demo;
+pub mod mail;
 pub mod orgs;
 pub mod password;
+pub mod rate_limit;
 pub mod request;
+pub mod session;
 pub mod tenancy;
+pub mod tokens;

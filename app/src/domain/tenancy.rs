@@ -27,6 +27,8 @@ pub struct Actor {
     pub email: String,
     pub display_name: String,
     pub role: Role,
+    /// Sessions authenticated before this instant are void (password reset).
+    pub sessions_valid_after: time::OffsetDateTime,
 }
 
 /// Why an org transaction could not be opened.
@@ -91,7 +93,7 @@ async fn read_actor(
 ) -> Result<Actor, TenantError> {
     let row = sqlx::query!(
         r#"
-        select u.email, u.display_name, m.role
+        select u.email, u.display_name, m.role, u.sessions_valid_after
         from membership m
         join app_user u on u.user_id = m.user_id
         where m.org_id = $1 and m.user_id = $2
@@ -112,6 +114,7 @@ async fn read_actor(
         email: row.email,
         display_name: row.display_name,
         role,
+        sessions_valid_after: row.sessions_valid_after,
     })
 }
 
@@ -171,6 +174,36 @@ impl UserTx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
+    }
+
+    /// Records `event` in every organization the user belongs to, with the
+    /// user as actor: for things that happen to the person rather than to
+    /// one org (a password reset), which each org's admins should see.
+    pub async fn audit_in_every_org(
+        &mut self,
+        meta: &super::request::RequestMeta,
+        event: super::audit::Event,
+    ) -> Result<(), sqlx::Error> {
+        let user_id = self.user_id;
+        let row = sqlx::query!(
+            r#"select email from app_user where user_id = $1"#,
+            user_id.0
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let orgs = sqlx::query_scalar!(
+            "select org_id from membership where user_id = $1",
+            user_id.0
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for org_id in orgs {
+            let org_id = OrgId(org_id);
+            set_context(&mut self.tx, Some(org_id), Some(user_id)).await?;
+            let actor = Some((Some(user_id), Some(row.email.clone())));
+            super::audit::insert(&mut self.tx, org_id, actor, meta, event.clone()).await?;
+        }
+        set_context(&mut self.tx, None, Some(user_id)).await
     }
 
     /// Continues this transaction inside `org_id` without a membership check,
@@ -341,6 +374,33 @@ pub mod lookup {
             invited_by_user_id: r.invited_by_user_id.map(UserId),
             org_slug: r.org_slug,
             org_name: r.org_name,
+        }))
+    }
+
+    /// A user token as found by its hash and purpose.
+    #[derive(Clone, Debug)]
+    pub struct AuthTokenOwner {
+        pub user_id: UserId,
+        pub expires_at: OffsetDateTime,
+        pub used_at: Option<OffsetDateTime>,
+    }
+
+    pub async fn auth_token(
+        db: &Db,
+        token_hash: &[u8],
+        purpose: &str,
+    ) -> Result<Option<AuthTokenOwner>, sqlx::Error> {
+        let row = sqlx::query!(
+            r#"select user_id as "user_id!", expires_at as "expires_at!", used_at from lookup.auth_token($1, $2)"#,
+            token_hash,
+            purpose
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        Ok(row.map(|r| AuthTokenOwner {
+            user_id: UserId(r.user_id),
+            expires_at: r.expires_at,
+            used_at: r.used_at,
         }))
     }
 }

@@ -1,0 +1,584 @@
+//! Accounts and authentication: sign-up, email verification, password and
+//! emailed-link sign-in, password reset.
+//!
+//! No function here reveals whether an email address has an account: an
+//! unknown address, a wrong password and a non-member get the same answer,
+//! requests for mail always "succeed", and a password is hashed even when
+//! there is nothing to compare it with.
+
+use super::{
+    accounts::{CreateUserError, NewUser, create_user},
+    audit::{self, Event, Target},
+    db::Db,
+    mail::{self, enqueue},
+    orgs::{CreateOrgError, create_organization},
+    password,
+    rate_limit::{self, RateLimits},
+    request::RequestMeta,
+    session::AuthMethod,
+    tenancy::{OrgTx, Tenant, TenantError, UserScope, lookup},
+    tokens::{self, Purpose, TokenProblem},
+};
+use crate::{
+    audit::AuditAction,
+    error::AppError,
+    ids::{OrgId, UserId},
+    validation::{DisplayName, Email, NewPassword, OrgName, OrgSlug},
+};
+use time::Duration;
+
+/// How long each kind of emailed link works.
+pub const VERIFY_EMAIL_TTL: Duration = Duration::hours(24);
+pub const RESET_PASSWORD_TTL: Duration = Duration::minutes(60);
+pub const SIGN_IN_LINK_TTL: Duration = Duration::minutes(15);
+
+/// Where emailed links point, and the limits to apply.
+#[derive(Clone, Debug)]
+pub struct AuthEnv<'a> {
+    pub db: &'a Db,
+    pub base_url: &'a str,
+    pub limits: &'a RateLimits,
+    pub meta: &'a RequestMeta,
+}
+
+impl AuthEnv<'_> {
+    fn ip_bucket(&self, what: &str) -> String {
+        match self.meta.ip {
+            Some(ip) => format!("{what}:ip:{ip}"),
+            None => format!("{what}:ip:unknown"),
+        }
+    }
+}
+
+fn account_bucket(what: &str, email: &str) -> String {
+    format!("{what}:account:{}", email.trim().to_lowercase())
+}
+
+// ---------------------------------------------------------------------------
+// Sign-up and verification
+// ---------------------------------------------------------------------------
+
+pub struct SignUp {
+    pub name: DisplayName,
+    pub email: Email,
+    pub password: NewPassword,
+    pub org_name: OrgName,
+    pub slug: OrgSlug,
+}
+
+/// What sign-up did. The page shown is the same for both, so the outcome
+/// never tells a visitor whether the address already had an account.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignUpOutcome {
+    Created {
+        user_id: UserId,
+        org_id: OrgId,
+    },
+    /// The address already has an account; its owner was told by mail.
+    AlreadyRegistered,
+}
+
+/// Creates the user, their organization (they own it) and a verification
+/// mail, all in one transaction.
+pub async fn sign_up(env: &AuthEnv<'_>, form: SignUp) -> Result<SignUpOutcome, AppError> {
+    rate_limit::hit(env.db, &env.ip_bucket("sign_up"), env.limits.sign_up_per_ip).await?;
+    // Hash first, whatever happens next, so timing does not tell.
+    let password_hash = password::hash(&form.password).await?;
+
+    if lookup::org_by_slug(env.db, form.slug.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(slug_taken());
+    }
+    if lookup::user_for_sign_in(env.db, form.email.as_str())
+        .await?
+        .is_some()
+    {
+        return already_registered(env, &form.email).await;
+    }
+
+    let new_user = NewUser {
+        email: form.email.clone(),
+        display_name: form.name.clone(),
+        password_hash: Some(password_hash),
+        email_verified: false,
+    };
+    let tx = match create_user(env.db, &new_user).await {
+        Ok(tx) => tx,
+        // Someone registered the address a moment ago.
+        Err(CreateUserError::EmailTaken) => return already_registered(env, &form.email).await,
+        Err(CreateUserError::Database(e)) => return Err(e.into()),
+    };
+    let user_id = tx.user_id();
+    let mut tx = match create_organization(tx, &form.org_name, &form.slug, env.meta).await {
+        Ok(tx) => tx,
+        Err(CreateOrgError::SlugTaken) => return Err(slug_taken()),
+        Err(CreateOrgError::Database(e)) => return Err(e.into()),
+    };
+    let org_id = tx.org_id();
+    audit::record(
+        &mut tx,
+        env.meta,
+        Event::new(AuditAction::SignedUp).target(Target::user(user_id, form.email.as_str())),
+    )
+    .await?;
+    let token = tokens::issue(tx.conn(), user_id, Purpose::VerifyEmail, VERIFY_EMAIL_TTL).await?;
+    let link = format!("{}/verify-email?token={token}", env.base_url);
+    let message = mail::verify_email(
+        form.email.as_str(),
+        form.name.as_str(),
+        form.org_name.as_str(),
+        link,
+    );
+    enqueue(tx.conn(), &message).await?;
+    tx.commit().await?;
+    Ok(SignUpOutcome::Created { user_id, org_id })
+}
+
+fn slug_taken() -> AppError {
+    AppError::field("slug", "That URL name is taken. Try another one.")
+}
+
+async fn already_registered(env: &AuthEnv<'_>, email: &Email) -> Result<SignUpOutcome, AppError> {
+    let message = mail::account_exists(
+        email.as_str(),
+        format!("{}/login", env.base_url),
+        format!("{}/forgot-password", env.base_url),
+    );
+    enqueue(&mut *env.db.pool().acquire().await?, &message).await?;
+    Ok(SignUpOutcome::AlreadyRegistered)
+}
+
+/// The result of opening a verification link.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub user_id: UserId,
+}
+
+/// Marks the address verified (once) and records it in the user's orgs.
+pub async fn verify_email(
+    db: &Db,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<Result<Verified, TokenProblem>, AppError> {
+    let mut tx = match tokens::consume(db, token, Purpose::VerifyEmail).await? {
+        Ok(tx) => tx,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let user_id = tx.user_id();
+    let newly = sqlx::query!(
+        "update app_user set email_verified_at = now() where user_id = $1 and email_verified_at is null",
+        user_id.0
+    )
+    .execute(tx.conn())
+    .await?;
+    if newly.rows_affected() == 1 {
+        tx.audit_in_every_org(meta, Event::new(AuditAction::EmailVerified))
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(Verified { user_id }))
+}
+
+// ---------------------------------------------------------------------------
+// Password sign-in
+// ---------------------------------------------------------------------------
+
+/// A user who has just proved who they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated {
+    pub user_id: UserId,
+    pub email: String,
+    pub method: AuthMethod,
+}
+
+/// Why a sign-in failed, as far as the person signing in may know.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// Unknown address, wrong password or not a member: one answer for all.
+    InvalidCredentials,
+    /// The password was right but the address is not confirmed yet; a fresh
+    /// confirmation link has been sent.
+    EmailNotVerified,
+}
+
+impl SignInFailure {
+    pub fn into_error(self, org_name: Option<&str>) -> AppError {
+        match self {
+            SignInFailure::InvalidCredentials => AppError::field(
+                "",
+                match org_name {
+                    Some(org) => format!(
+                        "That email and password do not let you sign in to {org}. Check them and try again."
+                    ),
+                    None => {
+                        "That email and password do not match an account. Check them and try again."
+                            .to_string()
+                    }
+                },
+            ),
+            SignInFailure::EmailNotVerified => AppError::field(
+                "",
+                "Please confirm your email address first. We have sent you a new confirmation link.",
+            ),
+        }
+    }
+}
+
+/// Checks an email and password; with `org`, also that the user is a member
+/// of it. A failure into a known org is recorded in that org's audit log.
+pub async fn sign_in_with_password(
+    env: &AuthEnv<'_>,
+    email: &str,
+    password: String,
+    org: Option<&lookup::OrgSummary>,
+) -> Result<Result<Authenticated, SignInFailure>, AppError> {
+    let account = account_bucket("sign_in_failures", email);
+    rate_limit::hit(env.db, &env.ip_bucket("sign_in"), env.limits.sign_in_per_ip).await?;
+    rate_limit::check(env.db, &account, env.limits.sign_in_failures_per_account).await?;
+
+    let identity = lookup::user_for_sign_in(env.db, email).await?;
+    let stored = identity.as_ref().and_then(|i| i.password_hash.clone());
+    let password_ok = password::verify(password, stored).await?;
+
+    let outcome = match identity {
+        Some(identity) if password_ok => {
+            let member = match org {
+                Some(org) => is_member(env.db, org.org_id, identity.user_id).await?,
+                None => true,
+            };
+            if !member {
+                Err(SignInFailure::InvalidCredentials)
+            } else if identity.email_verified_at.is_none() {
+                resend_verification(
+                    env,
+                    identity.user_id,
+                    &identity.email,
+                    &identity.display_name,
+                )
+                .await?;
+                Err(SignInFailure::EmailNotVerified)
+            } else {
+                Ok(Authenticated {
+                    user_id: identity.user_id,
+                    email: identity.email,
+                    method: AuthMethod::Password,
+                })
+            }
+        }
+        _ => Err(SignInFailure::InvalidCredentials),
+    };
+
+    if let Err(failure) = &outcome {
+        if *failure == SignInFailure::InvalidCredentials {
+            rate_limit::hit(env.db, &account, env.limits.sign_in_failures_per_account)
+                .await
+                .or_else(|e| {
+                    if matches!(e, AppError::RateLimited { .. }) {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })?;
+        }
+        if let Some(org) = org {
+            record_failed_sign_in(env, org.org_id, email, AuthMethod::Password, failure).await?;
+        }
+    }
+    Ok(outcome)
+}
+
+async fn is_member(db: &Db, org_id: OrgId, user_id: UserId) -> Result<bool, AppError> {
+    match Tenant::begin(db, org_id, user_id).await {
+        Ok(tx) => {
+            drop(tx);
+            Ok(true)
+        }
+        Err(TenantError::NotAMember) => Ok(false),
+        Err(TenantError::Database(e)) => Err(e.into()),
+    }
+}
+
+async fn record_failed_sign_in(
+    env: &AuthEnv<'_>,
+    org_id: OrgId,
+    email: &str,
+    method: AuthMethod,
+    failure: &SignInFailure,
+) -> Result<(), AppError> {
+    let reason = match failure {
+        SignInFailure::InvalidCredentials => "invalid_credentials",
+        SignInFailure::EmailNotVerified => "email_not_verified",
+    };
+    let mut tx = Tenant::begin_without_membership(env.db, org_id, None).await?;
+    audit::record(
+        &mut tx,
+        env.meta,
+        Event::new(AuditAction::SignInFailed)
+            .actor(None, Some(email.trim().chars().take(254).collect()))
+            .details(serde_json::json!({ "method": method.as_str(), "reason": reason })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn resend_verification(
+    env: &AuthEnv<'_>,
+    user_id: UserId,
+    email: &str,
+    name: &str,
+) -> Result<(), AppError> {
+    // A resend is a mail request like any other: bounded per mailbox.
+    if rate_limit::hit(
+        env.db,
+        &account_bucket("email", email),
+        env.limits.email_requests_per_account,
+    )
+    .await
+    .is_err()
+    {
+        return Ok(());
+    }
+    let mut tx = UserScope::begin(env.db, user_id).await?;
+    let token = tokens::issue(tx.conn(), user_id, Purpose::VerifyEmail, VERIFY_EMAIL_TTL).await?;
+    let org_name =
+        sqlx::query_scalar!("select o.name from organization o order by o.created_at limit 1")
+            .fetch_optional(tx.conn())
+            .await?
+            .unwrap_or_else(|| "your organization".to_string());
+    let link = format!("{}/verify-email?token={token}", env.base_url);
+    enqueue(tx.conn(), &mail::verify_email(email, name, &org_name, link)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records a successful sign-in into `org_id` and the member's last sign-in
+/// time, in one transaction. `switched_from` names the org the user just
+/// left when this sign-in completes a switch.
+pub async fn record_sign_in(
+    db: &Db,
+    org_id: OrgId,
+    user_id: UserId,
+    method: AuthMethod,
+    switched_from: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<OrgTx, AppError> {
+    let mut tx = Tenant::begin(db, org_id, user_id).await?;
+    sqlx::query!(
+        "update membership set last_sign_in_at = now() where org_id = $1 and user_id = $2",
+        org_id.0,
+        user_id.0
+    )
+    .execute(tx.conn())
+    .await?;
+    let event = match switched_from {
+        Some(from) => Event::new(AuditAction::SwitchedIn)
+            .details(serde_json::json!({ "method": method.as_str(), "from_org": from })),
+        None => Event::new(AuditAction::SignedIn)
+            .details(serde_json::json!({ "method": method.as_str() })),
+    };
+    audit::record(&mut tx, meta, event).await?;
+    Ok(tx)
+}
+
+// ---------------------------------------------------------------------------
+// Emailed sign-in links
+// ---------------------------------------------------------------------------
+
+/// Sends a one-time sign-in link if the address belongs to an account that
+/// may use it (verified, and a member of `org` when given). Always "works".
+pub async fn request_sign_in_link(
+    env: &AuthEnv<'_>,
+    email: &Email,
+    org: Option<&lookup::OrgSummary>,
+) -> Result<(), AppError> {
+    rate_limit::hit(
+        env.db,
+        &env.ip_bucket("email"),
+        env.limits.email_requests_per_ip,
+    )
+    .await?;
+    rate_limit::hit(
+        env.db,
+        &account_bucket("email", email.as_str()),
+        env.limits.email_requests_per_account,
+    )
+    .await?;
+    let Some(identity) = lookup::user_for_sign_in(env.db, email.as_str()).await? else {
+        return Ok(());
+    };
+    if identity.email_verified_at.is_none() {
+        return Ok(());
+    }
+    if let Some(org) = org
+        && !is_member(env.db, org.org_id, identity.user_id).await?
+    {
+        return Ok(());
+    }
+    let mut tx = UserScope::begin(env.db, identity.user_id).await?;
+    let token = tokens::issue(
+        tx.conn(),
+        identity.user_id,
+        Purpose::SignInLink,
+        SIGN_IN_LINK_TTL,
+    )
+    .await?;
+    let (link, org_name) = match org {
+        Some(org) => (
+            format!("{}/o/{}/login/link?token={token}", env.base_url, org.slug),
+            Some(org.name.as_str()),
+        ),
+        None => (format!("{}/login/link?token={token}", env.base_url), None),
+    };
+    let message = mail::sign_in_link(
+        &identity.email,
+        &identity.display_name,
+        org_name,
+        link,
+        SIGN_IN_LINK_TTL.whole_minutes(),
+    );
+    enqueue(tx.conn(), &message).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Why an emailed link did not sign anyone in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LinkFailure {
+    Token(TokenProblem),
+    /// Valid link, but the user is not (or no longer) a member of the org.
+    NotAMember,
+}
+
+/// Uses a sign-in link. Having the link proves control of the mailbox, so
+/// the address counts as verified from now on.
+pub async fn sign_in_with_link(
+    env: &AuthEnv<'_>,
+    token: &str,
+    org: Option<&lookup::OrgSummary>,
+) -> Result<Result<Authenticated, LinkFailure>, AppError> {
+    rate_limit::hit(env.db, &env.ip_bucket("sign_in"), env.limits.sign_in_per_ip).await?;
+    let mut tx = match tokens::consume(env.db, token, Purpose::SignInLink).await? {
+        Ok(tx) => tx,
+        Err(problem) => return Ok(Err(LinkFailure::Token(problem))),
+    };
+    let user_id = tx.user_id();
+    let email = sqlx::query_scalar!(
+        "update app_user set email_verified_at = coalesce(email_verified_at, now()) where user_id = $1 returning email",
+        user_id.0
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    tx.commit().await?;
+    if let Some(org) = org
+        && !is_member(env.db, org.org_id, user_id).await?
+    {
+        record_failed_sign_in(
+            env,
+            org.org_id,
+            &email,
+            AuthMethod::EmailLink,
+            &SignInFailure::InvalidCredentials,
+        )
+        .await?;
+        return Ok(Err(LinkFailure::NotAMember));
+    }
+    Ok(Ok(Authenticated {
+        user_id,
+        email,
+        method: AuthMethod::EmailLink,
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// Password reset
+// ---------------------------------------------------------------------------
+
+/// Sends a reset link if the address has an account. Always "works".
+pub async fn request_password_reset(env: &AuthEnv<'_>, email: &Email) -> Result<(), AppError> {
+    rate_limit::hit(
+        env.db,
+        &env.ip_bucket("email"),
+        env.limits.email_requests_per_ip,
+    )
+    .await?;
+    rate_limit::hit(
+        env.db,
+        &account_bucket("email", email.as_str()),
+        env.limits.email_requests_per_account,
+    )
+    .await?;
+    let Some(identity) = lookup::user_for_sign_in(env.db, email.as_str()).await? else {
+        return Ok(());
+    };
+    let mut tx = UserScope::begin(env.db, identity.user_id).await?;
+    let token = tokens::issue(
+        tx.conn(),
+        identity.user_id,
+        Purpose::ResetPassword,
+        RESET_PASSWORD_TTL,
+    )
+    .await?;
+    let link = format!("{}/reset-password?token={token}", env.base_url);
+    let message = mail::reset_password(
+        &identity.email,
+        &identity.display_name,
+        link,
+        RESET_PASSWORD_TTL.whole_minutes(),
+    );
+    enqueue(tx.conn(), &message).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether a reset link can still be used, to decide which page to show
+/// before the person types a new password.
+pub async fn check_reset_token(db: &Db, token: &str) -> Result<Result<(), TokenProblem>, AppError> {
+    if !tokens::looks_like_token(token) {
+        return Ok(Err(TokenProblem::Invalid));
+    }
+    let found = lookup::auth_token(db, &tokens::hash(token), "reset_password").await?;
+    Ok(match found {
+        None => Err(TokenProblem::Invalid),
+        Some(t) if t.used_at.is_some() => Err(TokenProblem::AlreadyUsed),
+        Some(t) if t.expires_at <= time::OffsetDateTime::now_utc() => Err(TokenProblem::Expired),
+        Some(_) => Ok(()),
+    })
+}
+
+/// Sets a new password with a reset link. Ends every existing session of the
+/// user, kills their other reset links, and records the reset in each of
+/// their organizations.
+pub async fn reset_password(
+    env: &AuthEnv<'_>,
+    token: &str,
+    new_password: &NewPassword,
+) -> Result<Result<UserId, TokenProblem>, AppError> {
+    let password_hash = password::hash(new_password).await?;
+    let mut tx = match tokens::consume(env.db, token, Purpose::ResetPassword).await? {
+        Ok(tx) => tx,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let user_id = tx.user_id();
+    sqlx::query!(
+        r#"
+        update app_user
+        set password_hash = $2,
+            email_verified_at = coalesce(email_verified_at, now()),
+            sessions_valid_after = now()
+        where user_id = $1
+        "#,
+        user_id.0,
+        password_hash,
+    )
+    .execute(tx.conn())
+    .await?;
+    tokens::revoke_all(&mut tx, Purpose::ResetPassword).await?;
+    tokens::revoke_all(&mut tx, Purpose::SignInLink).await?;
+    tx.audit_in_every_org(env.meta, Event::new(AuditAction::PasswordReset))
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(user_id))
+}

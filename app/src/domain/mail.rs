@@ -1,0 +1,200 @@
+//! Outgoing mail. A change that sends mail writes it to `mail_outbox` in its
+//! own transaction; the server's delivery worker sends it later, with
+//! retries. So a mail exists if and only if the change committed, and an
+//! SMTP outage only delays it.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A rendered message, ready for the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Queues `mail` inside the caller's transaction.
+pub async fn enqueue(conn: &mut PgConnection, mail: &Mail) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into mail_outbox (mail_id, to_address, subject, body_text, body_html) values ($1, $2, $3, $4, $5)",
+        Uuid::now_v7(),
+        mail.to,
+        mail.subject,
+        mail.text,
+        mail.html,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The parts every message has, rendered to both plain text and HTML.
+struct Message<'a> {
+    heading: String,
+    paragraphs: Vec<String>,
+    action: Option<(&'a str, String)>,
+    footer: String,
+}
+
+impl Message<'_> {
+    fn render(self, to: &str, subject: String) -> Mail {
+        let mut text = format!("{}\n\n", self.heading);
+        for p in &self.paragraphs {
+            text.push_str(p);
+            text.push_str("\n\n");
+        }
+        if let Some((label, url)) = &self.action {
+            text.push_str(&format!("{label}:\n{url}\n\n"));
+        }
+        text.push_str(&self.footer);
+        text.push('\n');
+
+        let paragraphs: String = self
+            .paragraphs
+            .iter()
+            .map(|p| format!(r#"<p style="margin:0 0 16px;font-size:15px;line-height:24px;color:#334155">{}</p>"#, escape(p)))
+            .collect();
+        let action = match &self.action {
+            Some((label, url)) => format!(
+                r#"<p style="margin:24px 0"><a href="{url}" style="display:inline-block;background:#4f46e5;color:#ffffff;padding:12px 20px;border-radius:8px;font-weight:600;font-size:15px;text-decoration:none">{label}</a></p>
+<p style="margin:0 0 16px;font-size:13px;line-height:20px;color:#64748b">If the button does not work, paste this address into your browser:<br><a href="{url}" style="color:#4f46e5;word-break:break-all">{url}</a></p>"#,
+                url = escape(url),
+                label = escape(label),
+            ),
+            None => String::new(),
+        };
+        let html = format!(
+            r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head>
+<body style="margin:0;padding:0;background:#f8fafc;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f8fafc"><tr><td align="center" style="padding:32px 16px">
+<table role="presentation" width="560" cellpadding="0" cellspacing="0" style="max-width:560px;width:100%;background:#ffffff;border:1px solid #e2e8f0;border-radius:12px">
+<tr><td style="padding:32px">
+<p style="margin:0 0 24px;font-size:15px;font-weight:700;color:#4f46e5">Trellis</p>
+<h1 style="margin:0 0 16px;font-size:22px;line-height:30px;color:#0f172a">{heading}</h1>
+{paragraphs}{action}
+<p style="margin:24px 0 0;padding-top:16px;border-top:1px solid #e2e8f0;font-size:13px;line-height:20px;color:#64748b">{footer}</p>
+</td></tr></table>
+</td></tr></table>
+</body></html>
+"#,
+            subject = escape(&subject),
+            heading = escape(&self.heading),
+            footer = escape(&self.footer),
+        );
+        Mail {
+            to: to.to_string(),
+            subject,
+            text,
+            html,
+        }
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const IGNORE: &str = "If you did not ask for this, you can ignore this message.";
+
+/// Confirms a new account's address.
+pub fn verify_email(to: &str, name: &str, org_name: &str, link: String) -> Mail {
+    Message {
+        heading: "Confirm your email address".into(),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            format!("you created the organization {org_name} on Trellis. Confirm that this is your address to finish signing up. The link works for 24 hours."),
+        ],
+        action: Some(("Confirm my address", link)),
+        footer: IGNORE.into(),
+    }
+    .render(to, "Confirm your email address".into())
+}
+
+/// Sent instead of a second account when someone signs up with an address
+/// that already has one (the page they see does not say which happened).
+pub fn account_exists(to: &str, sign_in_link: String, reset_link: String) -> Mail {
+    Message {
+        heading: "You already have an account".into(),
+        paragraphs: vec![
+            "Someone, probably you, tried to create a Trellis account with this address. You already have one, so nothing new was created.".into(),
+            format!("If you have forgotten your password, you can choose a new one: {reset_link}"),
+        ],
+        action: Some(("Sign in", sign_in_link)),
+        footer: IGNORE.into(),
+    }
+    .render(to, "You already have a Trellis account".into())
+}
+
+/// A one-time sign-in link.
+pub fn sign_in_link(
+    to: &str,
+    name: &str,
+    org_name: Option<&str>,
+    link: String,
+    minutes: i64,
+) -> Mail {
+    let target = match org_name {
+        Some(org) => format!("to {org}"),
+        None => "to Trellis".to_string(),
+    };
+    Message {
+        heading: format!("Sign in {target}"),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            format!("use the button below to sign in {target}. It works once, for the next {minutes} minutes."),
+        ],
+        action: Some(("Sign in", link)),
+        footer: IGNORE.into(),
+    }
+    .render(to, format!("Your sign-in link {target}"))
+}
+
+/// A password-reset link.
+pub fn reset_password(to: &str, name: &str, link: String, minutes: i64) -> Mail {
+    Message {
+        heading: "Choose a new password".into(),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            format!("someone asked to reset the password of your Trellis account. The link works once, for the next {minutes} minutes. Choosing a new password signs you out everywhere."),
+        ],
+        action: Some(("Choose a new password", link)),
+        footer: "If you did not ask for this, your password is unchanged and you can ignore this message.".into(),
+    }
+    .render(to, "Reset your Trellis password".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_has_both_bodies_with_the_link_and_escapes_html() {
+        let mail = verify_email(
+            "a@b.test",
+            "Ann <script>",
+            "Acme & Co",
+            "http://x.test/verify?t=1&u=2".into(),
+        );
+        assert!(mail.text.contains("http://x.test/verify?t=1&u=2"));
+        assert!(mail.html.contains("http://x.test/verify?t=1&amp;u=2"));
+        assert!(mail.html.contains("Ann &lt;script&gt;"));
+        assert!(mail.html.contains("Acme &amp; Co"));
+        assert!(!mail.html.contains("<script>"));
+        assert_eq!(mail.to, "a@b.test");
+    }
+}

@@ -1,0 +1,126 @@
+//! Rate limits in PostgreSQL, so every server process counts against the
+//! same buckets. Fixed windows: a bucket allows `limit` hits per `window`,
+//! then answers "try again in N seconds" until the window ends.
+
+use super::db::Db;
+use crate::error::AppError;
+use std::time::Duration;
+
+/// One limit: at most `limit` hits per `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+impl Limit {
+    pub const fn per(limit: u32, window: Duration) -> Self {
+        Self { limit, window }
+    }
+}
+
+/// Every limit the application applies. Tests use smaller windows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Sign-in attempts (password or link) from one client address.
+    pub sign_in_per_ip: Limit,
+    /// Failed sign-ins for one account.
+    pub sign_in_failures_per_account: Limit,
+    /// Sign-ups from one client address.
+    pub sign_up_per_ip: Limit,
+    /// Mails that can be requested (reset, sign-in link) from one address…
+    pub email_requests_per_ip: Limit,
+    /// …and to one mailbox.
+    pub email_requests_per_account: Limit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        const MINUTE: Duration = Duration::from_secs(60);
+        Self {
+            sign_in_per_ip: Limit::per(30, 10 * MINUTE),
+            sign_in_failures_per_account: Limit::per(10, 15 * MINUTE),
+            sign_up_per_ip: Limit::per(10, 60 * MINUTE),
+            email_requests_per_ip: Limit::per(20, 60 * MINUTE),
+            email_requests_per_account: Limit::per(5, 60 * MINUTE),
+        }
+    }
+}
+
+impl RateLimits {
+    /// Every limit multiplied by `factor` (load tests, browser tests).
+    pub fn scaled(self, factor: u32) -> Self {
+        let scale = |l: Limit| Limit::per(l.limit.saturating_mul(factor), l.window);
+        Self {
+            sign_in_per_ip: scale(self.sign_in_per_ip),
+            sign_in_failures_per_account: scale(self.sign_in_failures_per_account),
+            sign_up_per_ip: scale(self.sign_up_per_ip),
+            email_requests_per_ip: scale(self.email_requests_per_ip),
+            email_requests_per_account: scale(self.email_requests_per_account),
+        }
+    }
+}
+
+/// Counts one hit against `bucket`; refuses with the seconds left in the
+/// window once the limit is passed.
+pub async fn hit(db: &Db, bucket: &str, limit: Limit) -> Result<(), AppError> {
+    let window_secs = limit.window.as_secs_f64();
+    let row = sqlx::query!(
+        r#"
+        insert into rate_limit as r (bucket, window_started_at, hits)
+        values ($1, now(), 1)
+        on conflict (bucket) do update set
+            hits = case when r.window_started_at <= now() - make_interval(secs => $2) then 1 else r.hits + 1 end,
+            window_started_at = case when r.window_started_at <= now() - make_interval(secs => $2)
+                                     then now() else r.window_started_at end
+        returning hits,
+                  greatest(0, extract(epoch from (r.window_started_at + make_interval(secs => $2) - now())))::float8
+                      as "retry_after_secs!"
+        "#,
+        bucket,
+        window_secs,
+    )
+    .fetch_one(db.pool())
+    .await?;
+    if row.hits as i64 > limit.limit as i64 {
+        Err(AppError::RateLimited {
+            retry_after_secs: row.retry_after_secs.ceil().max(1.0) as u64,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `bucket` is already over its limit, without counting a hit (to
+/// refuse before doing expensive work).
+pub async fn check(db: &Db, bucket: &str, limit: Limit) -> Result<(), AppError> {
+    let window_secs = limit.window.as_secs_f64();
+    let row = sqlx::query!(
+        r#"
+        select hits,
+               greatest(0, extract(epoch from (window_started_at + make_interval(secs => $2) - now())))::float8
+                   as "retry_after_secs!"
+        from rate_limit
+        where bucket = $1 and window_started_at > now() - make_interval(secs => $2)
+        "#,
+        bucket,
+        window_secs,
+    )
+    .fetch_optional(db.pool())
+    .await?;
+    match row {
+        Some(row) if row.hits as i64 >= limit.limit as i64 => Err(AppError::RateLimited {
+            retry_after_secs: row.retry_after_secs.ceil().max(1.0) as u64,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Drops buckets whose window ended long ago. Run periodically.
+pub async fn prune(db: &Db) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query!("delete from rate_limit where window_started_at < now() - interval '1 day'")
+            .execute(db.pool())
+            .await?;
+    Ok(done.rows_affected())
+}

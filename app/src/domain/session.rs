@@ -1,0 +1,282 @@
+//! What the session cookie stands for. A signed-in session belongs to
+//! exactly one (user, organization) pair and records how and when the user
+//! authenticated; its org never changes. Before an org is chosen, a
+//! just-authenticated user holds a short-lived pending sign-in, good only
+//! for the org picker and for creating an organization.
+
+use crate::ids::{OrgId, UserId};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+/// How a user proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    Password,
+    EmailLink,
+    Sso,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::EmailLink => "email_link",
+            AuthMethod::Sso => "sso",
+        }
+    }
+}
+
+/// A signed-in session in one organization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSession {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub method: AuthMethod,
+    /// Unix seconds of the authentication itself.
+    pub authenticated_at: i64,
+    /// Unix seconds of the last request, updated at most once a minute.
+    pub last_seen_at: i64,
+}
+
+/// A user who authenticated at `/login` and has not picked an org yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub user_id: UserId,
+    pub method: AuthMethod,
+    pub authenticated_at: i64,
+}
+
+/// Left behind when a user switches organization: the target org's sign-in
+/// then records a switch rather than a plain sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchIntent {
+    pub from_org: OrgId,
+    pub from_org_name: String,
+    pub to_org: OrgId,
+    pub user_id: UserId,
+}
+
+/// Left behind by sign-up, so that opening the verification link in the same
+/// browser signs the new owner straight into their organization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignUpMarker {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+}
+
+const ORG_SESSION: &str = "org_session";
+const PENDING: &str = "pending_sign_in";
+const SWITCH: &str = "switch_intent";
+const SIGN_UP: &str = "sign_up";
+
+/// How long sessions live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Signed out after this long without a request.
+    pub idle: Duration,
+    /// Signed out this long after authenticating, however active.
+    pub absolute: Duration,
+    /// How long a pending sign-in (org picker) lasts.
+    pub pending: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(8 * 3600),
+            absolute: Duration::from_secs(24 * 3600),
+            pending: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Why a stored session no longer counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Staleness {
+    Idle,
+    TooOld,
+    /// The password was reset after this session authenticated.
+    Revoked,
+}
+
+impl OrgSession {
+    /// Whether the session still counts at `now`, given the user's cut-off.
+    pub fn staleness(
+        &self,
+        policy: &SessionPolicy,
+        now: i64,
+        valid_after: OffsetDateTime,
+    ) -> Option<Staleness> {
+        if now - self.last_seen_at > policy.idle.as_secs() as i64 {
+            Some(Staleness::Idle)
+        } else if now - self.authenticated_at > policy.absolute.as_secs() as i64 {
+            Some(Staleness::TooOld)
+        } else if self.authenticated_at <= valid_after.unix_timestamp() {
+            // Seconds resolution: a session from the very second of a
+            // password reset counts as older than the reset.
+            Some(Staleness::Revoked)
+        } else {
+            None
+        }
+    }
+}
+
+impl PendingSignIn {
+    pub fn is_fresh(&self, policy: &SessionPolicy, now: i64) -> bool {
+        now - self.authenticated_at <= policy.pending.as_secs() as i64
+    }
+}
+
+/// Reads the signed-in org session, if any.
+pub async fn org_session(
+    session: &Session,
+) -> Result<Option<OrgSession>, tower_sessions::session::Error> {
+    session.get(ORG_SESSION).await
+}
+
+pub async fn pending(
+    session: &Session,
+) -> Result<Option<PendingSignIn>, tower_sessions::session::Error> {
+    session.get(PENDING).await
+}
+
+pub async fn switch_intent(
+    session: &Session,
+) -> Result<Option<SwitchIntent>, tower_sessions::session::Error> {
+    session.get(SWITCH).await
+}
+
+pub async fn sign_up_marker(
+    session: &Session,
+) -> Result<Option<SignUpMarker>, tower_sessions::session::Error> {
+    session.get(SIGN_UP).await
+}
+
+/// Starts a signed-in session in one org under a new session id, dropping
+/// anything the old session held.
+pub async fn start_org_session(
+    session: &Session,
+    user_id: UserId,
+    org_id: OrgId,
+    method: AuthMethod,
+) -> Result<(), tower_sessions::session::Error> {
+    session.clear().await;
+    session.cycle_id().await?;
+    let now = now();
+    session
+        .insert(
+            ORG_SESSION,
+            OrgSession {
+                user_id,
+                org_id,
+                method,
+                authenticated_at: now,
+                last_seen_at: now,
+            },
+        )
+        .await
+}
+
+/// Records a pending sign-in under a new session id.
+pub async fn start_pending(
+    session: &Session,
+    user_id: UserId,
+    method: AuthMethod,
+) -> Result<(), tower_sessions::session::Error> {
+    session.clear().await;
+    session.cycle_id().await?;
+    session
+        .insert(
+            PENDING,
+            PendingSignIn {
+                user_id,
+                method,
+                authenticated_at: now(),
+            },
+        )
+        .await
+}
+
+/// Notes activity, writing the session at most once a minute so that a busy
+/// user does not cost a write per request.
+pub async fn touch(
+    session: &Session,
+    current: &OrgSession,
+) -> Result<(), tower_sessions::session::Error> {
+    let now = now();
+    if now - current.last_seen_at >= 60 {
+        let mut updated = current.clone();
+        updated.last_seen_at = now;
+        session.insert(ORG_SESSION, updated).await?;
+    }
+    Ok(())
+}
+
+/// Ends the session: deleted from the store, cookie cleared.
+pub async fn end(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    session.flush().await
+}
+
+/// Ends the current session and leaves a fresh one holding only `intent`.
+pub async fn end_for_switch(
+    session: &Session,
+    intent: SwitchIntent,
+) -> Result<(), tower_sessions::session::Error> {
+    session.flush().await?;
+    session.insert(SWITCH, intent).await
+}
+
+pub async fn mark_sign_up(
+    session: &Session,
+    marker: SignUpMarker,
+) -> Result<(), tower_sessions::session::Error> {
+    session.clear().await;
+    session.cycle_id().await?;
+    session.insert(SIGN_UP, marker).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(authenticated_at: i64, last_seen_at: i64) -> OrgSession {
+        OrgSession {
+            user_id: UserId(uuid::Uuid::nil()),
+            org_id: OrgId(uuid::Uuid::nil()),
+            method: AuthMethod::Password,
+            authenticated_at,
+            last_seen_at,
+        }
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_too_old_or_revoked() {
+        let policy = SessionPolicy {
+            idle: Duration::from_secs(100),
+            absolute: Duration::from_secs(1000),
+            pending: Duration::from_secs(10),
+        };
+        let never = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(session(5000, 5000).staleness(&policy, 5050, never), None);
+        assert_eq!(
+            session(5000, 5000).staleness(&policy, 5101, never),
+            Some(Staleness::Idle)
+        );
+        assert_eq!(
+            session(5000, 5990).staleness(&policy, 6001, never),
+            Some(Staleness::TooOld)
+        );
+        let reset_later = OffsetDateTime::from_unix_timestamp(5001).unwrap();
+        assert_eq!(
+            session(5000, 5000).staleness(&policy, 5010, reset_later),
+            Some(Staleness::Revoked)
+        );
+    }
+}

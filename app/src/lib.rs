@@ -7,6 +7,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod api;
 pub mod audit;
 pub mod components;
 pub mod error;
@@ -23,12 +24,25 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    SsrMode,
+    components::{ParentRoute, Route, Router, Routes},
     path,
+};
+use pages::{
+    home::HomePage,
+    mailbox::MailboxPage,
+    not_found::NotFound,
+    org_home::OrgHomePage,
+    orgs::{NewOrgPage, PickerPage},
+    password::{ForgotPasswordPage, ResetPasswordPage},
+    sign_in::{LinkSignInPage, LoginPage, OrgLoginPage},
+    signup::{CheckEmailPage, SignUpPage, VerifyEmailPage},
 };
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full">
@@ -45,6 +59,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Only our own files run, plus inline scripts carrying this response's
+/// nonce (Leptos' hydration bootstrap); the wasm bundle may be compiled.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy(options: &LeptosOptions) {
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    // cargo-leptos' live reload talks over a websocket in development.
+    let reload = match options.env {
+        leptos::config::Env::DEV => format!(
+            " ws://127.0.0.1:{0} ws://localhost:{0}",
+            options.reload_port
+        ),
+        leptos::config::Env::PROD => String::new(),
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'{reload}; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -66,9 +108,27 @@ pub fn App() -> impl IntoView {
         <Title formatter=|title: String| {
             if title.is_empty() { "Trellis".to_string() } else { format!("{title} · Trellis") }
         } />
+        // Every page renders completely on the server before it is sent
+        // (SsrMode::Async), so a page can still answer with a redirect or a
+        // status code after loading its data.
         <Router>
-            <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("") view=pages::home::HomePage />
+            <Routes fallback=NotFound>
+                <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
+                <Route path=path!("/signup/check-email") view=CheckEmailPage ssr=SsrMode::Async />
+                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/login/link") view=LinkSignInPage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/orgs") view=PickerPage ssr=SsrMode::Async />
+                <Route path=path!("/orgs/new") view=NewOrgPage ssr=SsrMode::Async />
+                <Route path=path!("/o/:slug/login") view=OrgLoginPage ssr=SsrMode::Async />
+                <Route path=path!("/o/:slug/login/link") view=LinkSignInPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("/o/:slug") view=components::org_frame::OrgLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=OrgHomePage ssr=SsrMode::Async />
+                </ParentRoute>
+                <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -55,6 +55,13 @@ pub struct Config {
     /// Where cargo-leptos put the wasm bundle, CSS and public assets.
     pub site_root: String,
     pub reload_port: u32,
+    pub session_idle_timeout: std::time::Duration,
+    pub session_absolute_timeout: std::time::Duration,
+    /// How many reverse proxies in front of the server append to
+    /// X-Forwarded-For; 0 trusts no header and uses the peer address.
+    pub trusted_proxy_hops: usize,
+    /// Multiplies every rate limit (load tests, browser tests).
+    pub rate_limit_multiplier: u32,
 }
 
 /// A configuration problem, naming the variable at fault.
@@ -228,6 +235,43 @@ impl Config {
             None => 3001,
         };
 
+        let minutes =
+            |name: &'static str, default: u64| -> Result<std::time::Duration, ConfigError> {
+                let value: u64 = match get(name) {
+                    Some(v) => parse(name, &v)?,
+                    None => default,
+                };
+                if value == 0 {
+                    return Err(ConfigError {
+                        variable: name,
+                        problem: "must be at least 1".into(),
+                    });
+                }
+                Ok(std::time::Duration::from_secs(value * 60))
+            };
+        let session_idle_timeout = minutes("SESSION_IDLE_TIMEOUT_MINUTES", 8 * 60)?;
+        let session_absolute_timeout = minutes("SESSION_ABSOLUTE_TIMEOUT_MINUTES", 24 * 60)?;
+        if session_idle_timeout > session_absolute_timeout {
+            return Err(ConfigError {
+                variable: "SESSION_IDLE_TIMEOUT_MINUTES",
+                problem: "cannot be longer than SESSION_ABSOLUTE_TIMEOUT_MINUTES".into(),
+            });
+        }
+        let trusted_proxy_hops: usize = match get("TRUSTED_PROXY_HOPS") {
+            Some(v) => parse("TRUSTED_PROXY_HOPS", &v)?,
+            None => 0,
+        };
+        let rate_limit_multiplier: u32 = match get("RATE_LIMIT_MULTIPLIER") {
+            Some(v) => parse("RATE_LIMIT_MULTIPLIER", &v)?,
+            None => 1,
+        };
+        if rate_limit_multiplier == 0 {
+            return Err(ConfigError {
+                variable: "RATE_LIMIT_MULTIPLIER",
+                problem: "must be at least 1".into(),
+            });
+        }
+
         Ok(Config {
             environment,
             listen_addr,
@@ -241,6 +285,10 @@ impl Config {
             log_format,
             site_root,
             reload_port,
+            session_idle_timeout,
+            session_absolute_timeout,
+            trusted_proxy_hops,
+            rate_limit_multiplier,
         })
     }
 }
@@ -337,6 +385,10 @@ mod tests {
             ("SMTP_URL", "mail.example.com"),
             ("SEED_DEMO_DATA", "maybe"),
             ("LOG_FORMAT", "xml"),
+            ("SESSION_IDLE_TIMEOUT_MINUTES", "0"),
+            ("SESSION_ABSOLUTE_TIMEOUT_MINUTES", "soon"),
+            ("TRUSTED_PROXY_HOPS", "-1"),
+            ("RATE_LIMIT_MULTIPLIER", "0"),
             ("PUBLIC_BASE_URL", "app.example.com"),
         ];
         for (variable, value) in cases {

@@ -3,7 +3,9 @@
 
 pub mod config;
 pub mod health;
+pub mod http;
+pub mod mail;
 pub mod startup;
 pub mod telemetry;
 
-pub use startup::{StartupError, build_router, run};
+pub use startup::{RouterOptions, StartupError, build_router, run};

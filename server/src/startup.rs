@@ -1,17 +1,24 @@
 //! From configuration to a serving process: pools, migrations, the role
 //! check, demo data, the router, graceful shutdown.
 
-use crate::{config::Config, health::healthz};
+use crate::{
+    config::Config,
+    health::healthz,
+    http::{AllowedOrigins, client_ip, same_origin, security_headers},
+    mail::{MailConfigError, MailWorker, Schedule},
+};
 use app::{
     App,
     domain::{
         db::{Db, MIGRATOR},
-        demo,
+        demo, rate_limit,
+        rate_limit::RateLimits,
+        session::SessionPolicy,
     },
     shell,
     state::{AppState, Environment, Settings},
 };
-use axum::{Router, routing::get};
+use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::{PgPool, postgres::PgPoolOptions};
@@ -38,6 +45,8 @@ pub enum StartupError {
     Seed(#[from] demo::SeedError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("mail: {0}")]
+    Mail(#[from] MailConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -89,19 +98,39 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         settings: Arc::new(Settings {
             environment: config.environment,
             public_base_url: config.public_base_url.clone(),
+            session: SessionPolicy {
+                idle: config.session_idle_timeout,
+                absolute: config.session_absolute_timeout,
+                ..SessionPolicy::default()
+            },
+            rate_limits: RateLimits::default().scaled(config.rate_limit_multiplier),
         }),
         leptos_options: leptos_options(&config),
     };
 
-    let session_store = PostgresStore::new(db.pool().clone());
-    let deletion = tokio::spawn(
-        tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            session_store.clone(),
-            tokio::time::Duration::from_secs(300),
-        ),
-    );
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mail = MailWorker::new(
+        db.clone(),
+        config.smtp_url.as_ref().map(|s| s.expose()),
+        &config.mail_from,
+        Schedule::default(),
+    )?;
+    if config.smtp_url.is_none() {
+        tracing::info!("no SMTP_URL: mail is kept in the outbox; read it at /dev/mailbox");
+    }
+    let mail_task = tokio::spawn(mail.run(shutdown_rx.clone()));
 
-    let router = build_router(state, session_store);
+    let session_store = PostgresStore::new(db.pool().clone());
+    let maintenance = tokio::spawn(maintenance(db.clone(), session_store.clone(), shutdown_rx));
+
+    let router = build_router(
+        state,
+        session_store,
+        RouterOptions {
+            trusted_proxy_hops: config.trusted_proxy_hops,
+            idle_timeout: config.session_idle_timeout,
+        },
+    );
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .map_err(|source| StartupError::Listen {
@@ -117,7 +146,9 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     .await
     .map_err(StartupError::Serve)?;
 
-    deletion.abort();
+    let _ = shutdown_tx.send(true);
+    let _ = mail_task.await;
+    let _ = maintenance.await;
     db.pool().close().await;
     tracing::info!("shut down cleanly");
     Ok(())
@@ -156,18 +187,59 @@ fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
+/// Periodic clean-up: expired sessions and old rate-limit buckets.
+async fn maintenance(
+    db: Db,
+    sessions: PostgresStore,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    loop {
+        if let Err(error) = sessions.delete_expired().await {
+            tracing::warn!(%error, "could not delete expired sessions");
+        }
+        if let Err(error) = rate_limit::prune(&db).await {
+            tracing::warn!(%error, "could not prune rate limits");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+/// HTTP settings that are not application state.
+#[derive(Clone, Copy, Debug)]
+pub struct RouterOptions {
+    pub trusted_proxy_hops: usize,
+    /// How long a session cookie and record live without being refreshed.
+    pub idle_timeout: Duration,
+}
+
+/// Requests larger than this are refused before they are read: every form of
+/// the app fits in a few kilobytes.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The whole HTTP surface: Leptos pages and server functions, the routes
 /// outside Leptos, static files, and the layers around them.
-pub fn build_router(state: AppState, session_store: PostgresStore) -> Router {
-    let secure_cookies = state.settings.public_base_url.starts_with("https://");
+pub fn build_router(
+    state: AppState,
+    session_store: PostgresStore,
+    options: RouterOptions,
+) -> Router {
+    let https = state.settings.public_base_url.starts_with("https://");
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("trellis_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(secure_cookies)
+        .with_secure(https)
         .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::hours(12),
+            tower_sessions::cookie::time::Duration::seconds(options.idle_timeout.as_secs() as i64),
         ));
+    let origins = Arc::new(AllowedOrigins::new(
+        &state.settings.public_base_url,
+        state.settings.environment,
+    ));
 
     let routes = generate_route_list(App);
     Router::new()
@@ -178,6 +250,13 @@ pub fn build_router(state: AppState, session_store: PostgresStore) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(origins, same_origin))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            options.trusted_proxy_hops,
+            client_ip,
+        ))
+        .layer(middleware::from_fn_with_state(https, security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

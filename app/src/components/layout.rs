@@ -24,6 +24,12 @@ pub fn PublicLayout(children: Children) -> impl IntoView {
             <header class="border-b border-slate-200 bg-white/80 backdrop-blur">
                 <div class="mx-auto flex h-16 max-w-6xl items-center justify-between px-4 sm:px-6">
                     <Logo />
+                    <nav class="flex items-center gap-2 text-sm">
+                        <a href="/login" class="rounded-lg px-3 py-2 font-medium text-slate-700 hover:bg-slate-100">"Sign in"</a>
+                        <a href="/signup" class="rounded-lg bg-indigo-600 px-3 py-2 font-semibold text-white shadow-sm hover:bg-indigo-500">
+                            "Create an organization"
+                        </a>
+                    </nav>
                 </div>
             </header>
             <main class="flex-1">{children()}</main>
@@ -33,5 +39,53 @@ pub fn PublicLayout(children: Children) -> impl IntoView {
                 </div>
             </footer>
         </div>
+    }
+}
+
+/// A centered card for sign-in and account screens.
+#[component]
+pub fn AuthCard(
+    #[prop(into)] title: String,
+    #[prop(optional, into)] subtitle: Option<String>,
+    children: Children,
+    #[prop(optional)] footer: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class="flex min-h-full flex-col bg-slate-50">
+            <header class="mx-auto flex w-full max-w-6xl items-center px-4 py-5 sm:px-6">
+                <Logo />
+            </header>
+            <main class="flex flex-1 items-start justify-center px-4 pt-6 pb-16 sm:pt-12">
+                <div class="w-full max-w-md">
+                    <div class="rounded-2xl border border-slate-200 bg-white px-6 py-8 shadow-sm sm:px-8">
+                        <h1 class="text-2xl font-bold tracking-tight text-slate-900">{title}</h1>
+                        {subtitle.map(|s| view! { <p class="mt-2 text-sm leading-6 text-slate-600">{s}</p> })}
+                        <div class="mt-6 space-y-5">{children()}</div>
+                    </div>
+                    {footer.map(|f| view! { <div class="mt-6 text-center text-sm text-slate-600">{f()}</div> })}
+                </div>
+            </main>
+        </div>
+    }
+}
+
+/// A full-page message (errors, confirmations) in the card frame.
+#[component]
+pub fn MessagePage(
+    #[prop(into)] title: String,
+    #[prop(into)] message: String,
+    #[prop(into)] action_label: String,
+    #[prop(into)] action_href: String,
+) -> impl IntoView {
+    view! {
+        <AuthCard title=title>
+            <p class="text-sm leading-6 text-slate-600">{message}</p>
+            <a
+                href=action_href
+                class="inline-flex w-full justify-center rounded-lg bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500"
+            >
+                {action_label}
+            </a>
+        </AuthCard>
     }
 }

@@ -1,3 +1,5 @@
 //! Building blocks shared by the pages.
 
+pub mod form;
 pub mod layout;
+pub mod org_frame;

@@ -19,6 +19,14 @@ pub fn HomePage() -> impl IntoView {
                     "and reads its own audit log. PostgreSQL row-level security refuses to show one organization's "
                     "rows to another, so isolation does not depend on every query being written right."
                 </p>
+                <div class="mt-10 flex flex-wrap gap-3">
+                    <a href="/signup" class="rounded-lg bg-indigo-600 px-5 py-3 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500">
+                        "Create an organization"
+                    </a>
+                    <a href="/login" class="rounded-lg border border-slate-300 bg-white px-5 py-3 text-sm font-semibold text-slate-700 shadow-sm hover:bg-slate-50">
+                        "Sign in"
+                    </a>
+                </div>
             </section>
             <section class="mx-auto grid max-w-6xl gap-6 px-4 pb-24 sm:grid-cols-3 sm:px-6">
                 <Feature title="Sign in per organization">

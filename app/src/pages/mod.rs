@@ -1,4 +1,10 @@
 //! One module per screen.
 
 pub mod home;
+pub mod mailbox;
 pub mod not_found;
+pub mod org_home;
+pub mod orgs;
+pub mod password;
+pub mod sign_in;
+pub mod signup;

@@ -1,0 +1,655 @@
+//! Server functions for signing up, signing in and out, switching
+//! organization, and resetting a password. Each is thin: read the context,
+//! parse the input, call the domain, set the session, redirect.
+//!
+//! All of them work as plain HTML form posts (they redirect) and as calls
+//! from the hydrated app (Leptos follows the redirect client-side).
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use {
+    super::context::{Ctx, ctx, member, session_error, with_status},
+    crate::{
+        domain::{
+            audit::{self, Event},
+            auth::{self, LinkFailure, SignUpOutcome},
+            orgs::{CreateOrgError, create_organization},
+            session::{self, AuthMethod, SignUpMarker, SwitchIntent},
+            tenancy::{Tenant, UserScope, lookup},
+            tokens::TokenProblem,
+        },
+        error::Validator,
+        ids::{OrgId, UserId},
+        roles::Permission,
+        validation::{DisplayName, Email, NewPassword, OrgName, OrgSlug},
+    },
+    leptos_axum::redirect,
+};
+
+/// Creates an account and its first organization, then asks for the email
+/// to be confirmed. The same page follows whether or not the address
+/// already had an account.
+#[server(prefix = "/api", endpoint = "auth/sign_up")]
+pub async fn sign_up(
+    name: String,
+    email: String,
+    password: String,
+    org_name: String,
+    slug: String,
+) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut v = Validator::new();
+            let name_ok = v.check("name", DisplayName::parse(&name));
+            let email_ok = v.check("email", Email::parse(&email));
+            let password_ok = v.check("password", NewPassword::parse(&password));
+            let org_ok = v.check("org_name", OrgName::parse(&org_name));
+            // A blank URL name is derived from the organization's name.
+            let slug = if slug.trim().is_empty() {
+                OrgSlug::suggest(&org_name)
+            } else {
+                slug
+            };
+            let slug_ok = if org_ok.is_some() || !slug.is_empty() {
+                v.check("slug", OrgSlug::parse(&slug))
+            } else {
+                None
+            };
+            let keep = [
+                ("name", name.as_str()),
+                ("email", email.as_str()),
+                ("org_name", org_name.as_str()),
+                ("slug", slug.as_str()),
+            ];
+            v.finish().map_err(|e| e.keeping(&keep))?;
+            let form = auth::SignUp {
+                name: name_ok.expect("checked"),
+                email: email_ok.expect("checked"),
+                password: password_ok.expect("checked"),
+                org_name: org_ok.expect("checked"),
+                slug: slug_ok.expect("checked"),
+            };
+            match auth::sign_up(&ctx.auth_env(), form)
+                .await
+                .map_err(|e| e.keeping(&keep))?
+            {
+                SignUpOutcome::Created { user_id, org_id } => {
+                    session::mark_sign_up(&ctx.session, SignUpMarker { user_id, org_id })
+                        .await
+                        .map_err(session_error)?;
+                }
+                SignUpOutcome::AlreadyRegistered => {
+                    session::end(&ctx.session).await.map_err(session_error)?;
+                }
+            }
+            redirect("/signup/check-email");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// What opening a verification link did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum VerifyOutcome {
+    /// Verified, and signed straight into the new organization (same browser
+    /// as the sign-up).
+    SignedIn {
+        org_slug: String,
+    },
+    /// Verified; the person signs in as usual.
+    Verified,
+    Expired,
+    AlreadyUsed,
+    Invalid,
+}
+
+/// Confirms an email address from the link in the verification mail.
+#[server(prefix = "/api", endpoint = "auth/verify_email")]
+pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let verified = match auth::verify_email(ctx.db(), &token, &ctx.meta).await? {
+                Ok(verified) => verified,
+                Err(TokenProblem::Expired) => return Ok(VerifyOutcome::Expired),
+                Err(TokenProblem::AlreadyUsed) => return Ok(VerifyOutcome::AlreadyUsed),
+                Err(TokenProblem::Invalid) => return Ok(VerifyOutcome::Invalid),
+            };
+            let marker = session::sign_up_marker(&ctx.session)
+                .await
+                .map_err(session_error)?;
+            match marker {
+                Some(SignUpMarker { user_id, org_id }) if user_id == verified.user_id => {
+                    let tx = auth::record_sign_in(
+                        ctx.db(),
+                        org_id,
+                        user_id,
+                        AuthMethod::EmailLink,
+                        None,
+                        &ctx.meta,
+                    )
+                    .await?;
+                    let slug = org_slug(ctx.db(), org_id, user_id).await?;
+                    tx.commit().await?;
+                    session::start_org_session(
+                        &ctx.session,
+                        user_id,
+                        org_id,
+                        AuthMethod::EmailLink,
+                    )
+                    .await
+                    .map_err(session_error)?;
+                    Ok(VerifyOutcome::SignedIn { org_slug: slug })
+                }
+                _ => Ok(VerifyOutcome::Verified),
+            }
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+async fn org_slug(
+    db: &crate::domain::db::Db,
+    org_id: OrgId,
+    user_id: UserId,
+) -> Result<String, AppError> {
+    let mut tx = UserScope::begin(db, user_id).await?;
+    let slug = sqlx::query_scalar!("select slug from organization where org_id = $1", org_id.0)
+        .fetch_one(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(slug)
+}
+
+/// Resolves the `org` field of a sign-in form: the organization of a
+/// per-org login page, or none for `/login`.
+#[cfg(feature = "ssr")]
+async fn form_org(ctx: &Ctx, org: &Option<String>) -> Result<Option<lookup::OrgSummary>, AppError> {
+    match org.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(slug) => lookup::org_by_slug(ctx.db(), slug)
+            .await?
+            .map(Some)
+            .ok_or(AppError::NotFound),
+    }
+}
+
+/// Signs in with email and password: into `org` from its login page, or —
+/// from `/login` — into the user's only organization, the org picker, or the
+/// page that creates a first organization.
+#[server(prefix = "/api", endpoint = "auth/sign_in")]
+pub async fn sign_in(email: String, password: String, org: Option<String>) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let org = form_org(&ctx, &org).await?;
+            let keep = [("email", email.as_str())];
+            if email.trim().is_empty() || password.is_empty() {
+                let mut v = Validator::new();
+                if email.trim().is_empty() {
+                    v.add("email", "Enter your email address.");
+                }
+                if password.is_empty() {
+                    v.add("password", "Enter your password.");
+                }
+                return v.finish().map_err(|e| e.keeping(&keep));
+            }
+            let authenticated =
+                auth::sign_in_with_password(&ctx.auth_env(), &email, password, org.as_ref())
+                    .await
+                    .map_err(|e| e.keeping(&keep))?
+                    .map_err(|failure| {
+                        failure
+                            .into_error(org.as_ref().map(|o| o.name.as_str()))
+                            .keeping(&keep)
+                    })?;
+            enter_after_authentication(&ctx, authenticated, org.as_ref()).await
+        }
+        .await,
+    )
+}
+
+/// After a successful authentication: into the given org, or route a
+/// `/login` user by how many organizations they belong to.
+#[cfg(feature = "ssr")]
+async fn enter_after_authentication(
+    ctx: &Ctx,
+    who: auth::Authenticated,
+    org: Option<&lookup::OrgSummary>,
+) -> Result<(), AppError> {
+    if let Some(org) = org {
+        return enter_org_now(ctx, who.user_id, org, who.method).await;
+    }
+    let mut tx = UserScope::begin(ctx.db(), who.user_id).await?;
+    let orgs = sqlx::query!(
+        "select o.org_id, o.slug, o.name from membership m join organization o using (org_id) order by o.name"
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    match orgs.as_slice() {
+        [only] => {
+            let org = lookup::OrgSummary {
+                org_id: OrgId(only.org_id),
+                slug: only.slug.clone(),
+                name: only.name.clone(),
+            };
+            enter_org_now(ctx, who.user_id, &org, who.method).await
+        }
+        [] => {
+            session::start_pending(&ctx.session, who.user_id, who.method)
+                .await
+                .map_err(session_error)?;
+            redirect("/orgs/new");
+            Ok(())
+        }
+        _ => {
+            session::start_pending(&ctx.session, who.user_id, who.method)
+                .await
+                .map_err(session_error)?;
+            redirect("/orgs");
+            Ok(())
+        }
+    }
+}
+
+/// Starts the org session (new session id) and records the sign-in — as the
+/// second half of a switch when the session says one is under way. A
+/// session in another org ends first, recorded there as a switch out.
+#[cfg(feature = "ssr")]
+async fn enter_org_now(
+    ctx: &Ctx,
+    user_id: UserId,
+    org: &lookup::OrgSummary,
+    method: AuthMethod,
+) -> Result<(), AppError> {
+    let intent = session::switch_intent(&ctx.session)
+        .await
+        .map_err(session_error)?;
+    let mut switched_from = intent
+        .filter(|i| i.to_org == org.org_id && i.user_id == user_id)
+        .map(|i| i.from_org_name);
+    if let Some(previous) = session::org_session(&ctx.session)
+        .await
+        .map_err(session_error)?
+        && previous.org_id != org.org_id
+        && let Some(name) = record_switch_out(ctx, previous.org_id, previous.user_id, org).await?
+    {
+        switched_from = Some(name);
+    }
+    let tx = auth::record_sign_in(
+        ctx.db(),
+        org.org_id,
+        user_id,
+        method,
+        switched_from.as_deref(),
+        &ctx.meta,
+    )
+    .await?;
+    tx.commit().await?;
+    session::start_org_session(&ctx.session, user_id, org.org_id, method)
+        .await
+        .map_err(session_error)?;
+    redirect(&format!("/o/{}", org.slug));
+    Ok(())
+}
+
+/// Records `auth.switched_out` in the org being left; returns its name.
+#[cfg(feature = "ssr")]
+async fn record_switch_out(
+    ctx: &Ctx,
+    from_org: OrgId,
+    user_id: UserId,
+    to: &lookup::OrgSummary,
+) -> Result<Option<String>, AppError> {
+    let Ok(mut tx) = Tenant::begin(ctx.db(), from_org, user_id).await else {
+        // No longer a member there: nothing to record.
+        return Ok(None);
+    };
+    let name = sqlx::query_scalar!(
+        "select name from organization where org_id = $1",
+        from_org.0
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    audit::record(
+        &mut tx,
+        &ctx.meta,
+        Event::new(crate::audit::AuditAction::SwitchedOut)
+            .details(serde_json::json!({ "to_org": to.name })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(name))
+}
+
+/// Emails a one-time sign-in link (if the address may sign in there) and
+/// says so either way.
+#[server(prefix = "/api", endpoint = "auth/request_link")]
+pub async fn request_sign_in_link(email: String, org: Option<String>) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let org = form_org(&ctx, &org).await?;
+            let keep = [("email", email.as_str())];
+            let address =
+                Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
+            auth::request_sign_in_link(&ctx.auth_env(), &address, org.as_ref())
+                .await
+                .map_err(|e| e.keeping(&keep))?;
+            let back = match &org {
+                Some(org) => format!("/o/{}/login?link_sent=1", org.slug),
+                None => "/login?link_sent=1".to_string(),
+            };
+            redirect(&back);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Signs in with an emailed link (after the person pressed the button on the
+/// link's page — mail scanners that open links do not spend them).
+#[server(prefix = "/api", endpoint = "auth/use_link")]
+pub async fn use_sign_in_link(token: String, org: Option<String>) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let org = form_org(&ctx, &org).await?;
+            match auth::sign_in_with_link(&ctx.auth_env(), &token, org.as_ref()).await? {
+                Ok(who) => enter_after_authentication(&ctx, who, org.as_ref()).await,
+                Err(LinkFailure::Token(TokenProblem::Expired)) => Err(AppError::field(
+                    "",
+                    "This sign-in link has expired. Ask for a new one below.",
+                )),
+                Err(LinkFailure::Token(TokenProblem::AlreadyUsed)) => Err(AppError::field(
+                    "",
+                    "This sign-in link has already been used. Ask for a new one below.",
+                )),
+                Err(LinkFailure::Token(TokenProblem::Invalid)) => Err(AppError::field(
+                    "",
+                    "This sign-in link is not valid. Ask for a new one below.",
+                )),
+                Err(LinkFailure::NotAMember) => Err(auth::SignInFailure::InvalidCredentials
+                    .into_error(org.as_ref().map(|o| o.name.as_str()))),
+            }
+        }
+        .await,
+    )
+}
+
+/// Enters an organization from the org picker, right after authenticating.
+#[server(prefix = "/api", endpoint = "auth/enter_org")]
+pub async fn enter_org(slug: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let pending = session::pending(&ctx.session)
+                .await
+                .map_err(session_error)?
+                .filter(|p| p.is_fresh(&ctx.state.settings.session, session::now()))
+                .ok_or(AppError::Unauthenticated)?;
+            let org = lookup::org_by_slug(ctx.db(), slug.trim())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            enter_org_now(&ctx, pending.user_id, &org, pending.method)
+                .await
+                .map_err(|e| {
+                    if e == AppError::Unauthenticated {
+                        AppError::Forbidden
+                    } else {
+                        e
+                    }
+                })
+        }
+        .await,
+    )
+}
+
+/// Creates an organization owned by the caller and enters it. Open to a
+/// just-authenticated user (no org yet, or from the picker) and to a
+/// signed-in member, whose current org session then ends as a switch.
+#[server(prefix = "/api", endpoint = "auth/create_org")]
+pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let policy = ctx.state.settings.session;
+            let (user_id, method) = if let Some(p) = session::pending(&ctx.session)
+                .await
+                .map_err(session_error)?
+                .filter(|p| p.is_fresh(&policy, session::now()))
+            {
+                (p.user_id, p.method)
+            } else {
+                let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+                drop(tx);
+                (current.user_id, current.method)
+            };
+            let slug = if slug.trim().is_empty() {
+                OrgSlug::suggest(&org_name)
+            } else {
+                slug
+            };
+            let keep = [("org_name", org_name.as_str()), ("slug", slug.as_str())];
+            let mut v = Validator::new();
+            let name = v.check("org_name", OrgName::parse(&org_name));
+            let slug_ok = if name.is_some() || !slug.is_empty() {
+                v.check("slug", OrgSlug::parse(&slug))
+            } else {
+                None
+            };
+            v.finish().map_err(|e| e.keeping(&keep))?;
+            let (name, slug) = (name.expect("checked"), slug_ok.expect("checked"));
+
+            let tx = UserScope::begin(ctx.db(), user_id).await?;
+            let tx = match create_organization(tx, &name, &slug, &ctx.meta).await {
+                Ok(tx) => tx,
+                Err(CreateOrgError::SlugTaken) => {
+                    return Err(AppError::field(
+                        "slug",
+                        "That URL name is taken. Try another one.",
+                    )
+                    .keeping(&keep));
+                }
+                Err(CreateOrgError::Database(e)) => return Err(e.into()),
+            };
+            let org = lookup::OrgSummary {
+                org_id: tx.org_id(),
+                slug: slug.as_str().to_string(),
+                name: name.as_str().to_string(),
+            };
+            tx.commit().await?;
+            enter_org_now(&ctx, user_id, &org, method).await
+        }
+        .await,
+    )
+}
+
+/// Ends the session on the server and records the sign-out.
+#[server(prefix = "/api", endpoint = "auth/sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let login = match member(&ctx, Permission::ViewWorkspace).await {
+                Ok((mut tx, _)) => {
+                    audit::record(
+                        &mut tx,
+                        &ctx.meta,
+                        Event::new(crate::audit::AuditAction::SignedOut),
+                    )
+                    .await?;
+                    let slug = sqlx::query_scalar!(
+                        "select slug from organization where org_id = $1",
+                        tx.org_id().0
+                    )
+                    .fetch_one(tx.conn())
+                    .await?;
+                    tx.commit().await?;
+                    format!("/o/{slug}/login?signed_out=1")
+                }
+                Err(_) => "/login?signed_out=1".to_string(),
+            };
+            session::end(&ctx.session).await.map_err(session_error)?;
+            redirect(&login);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Switches organization: ends the current org session (recorded there)
+/// and sends the user to the target org's sign-in with their email filled
+/// in. The target org's own policy decides how they authenticate.
+#[server(prefix = "/api", endpoint = "auth/switch_org")]
+pub async fn switch_org(slug: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+            let email = tx.actor().map(|a| a.email.clone()).unwrap_or_default();
+            drop(tx);
+            // Only the caller's own memberships are valid targets.
+            let mut user_tx = UserScope::begin(ctx.db(), current.user_id).await?;
+            let target = sqlx::query!(
+                "select o.org_id, o.slug, o.name from organization o join membership m using (org_id) where o.slug = $1",
+                slug.trim()
+            )
+            .fetch_optional(user_tx.conn())
+            .await?
+            .ok_or(AppError::NotFound)?;
+            user_tx.commit().await?;
+            if OrgId(target.org_id) == current.org_id {
+                redirect(&format!("/o/{}", target.slug));
+                return Ok(());
+            }
+            let to = lookup::OrgSummary {
+                org_id: OrgId(target.org_id),
+                slug: target.slug.clone(),
+                name: target.name.clone(),
+            };
+            let from_name = record_switch_out(&ctx, current.org_id, current.user_id, &to).await?.unwrap_or_default();
+            session::end_for_switch(
+                &ctx.session,
+                SwitchIntent {
+                    from_org: current.org_id,
+                    from_org_name: from_name,
+                    to_org: to.org_id,
+                    user_id: current.user_id,
+                },
+            )
+            .await
+            .map_err(session_error)?;
+            let email = url_encode(&email);
+            redirect(&format!("/o/{}/login?email={email}&switching=1", to.slug));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Emails a password-reset link (if the address has an account) and says
+/// so either way.
+#[server(prefix = "/api", endpoint = "auth/forgot_password")]
+pub async fn forgot_password(email: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let keep = [("email", email.as_str())];
+            let address =
+                Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
+            auth::request_password_reset(&ctx.auth_env(), &address)
+                .await
+                .map_err(|e| e.keeping(&keep))?;
+            redirect("/forgot-password?sent=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Whether a reset link can still be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LinkState {
+    Usable,
+    Expired,
+    AlreadyUsed,
+    Invalid,
+}
+
+#[server(prefix = "/api", endpoint = "auth/reset_link_state")]
+pub async fn reset_link_state(token: String) -> Result<LinkState, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            Ok(match auth::check_reset_token(ctx.db(), &token).await? {
+                Ok(()) => LinkState::Usable,
+                Err(TokenProblem::Expired) => LinkState::Expired,
+                Err(TokenProblem::AlreadyUsed) => LinkState::AlreadyUsed,
+                Err(TokenProblem::Invalid) => LinkState::Invalid,
+            })
+        }
+        .await,
+    )
+}
+
+/// Sets a new password from a reset link; every session of the account ends.
+#[server(prefix = "/api", endpoint = "auth/reset_password")]
+pub async fn reset_password(
+    token: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut v = Validator::new();
+            let new_password = v.check("password", NewPassword::parse(&password));
+            if new_password.is_some() && password != confirm {
+                v.add("confirm", "The two passwords are not the same.");
+            }
+            v.finish()?;
+            match auth::reset_password(&ctx.auth_env(), &token, &new_password.expect("checked"))
+                .await?
+            {
+                Ok(_) => {
+                    session::end(&ctx.session).await.map_err(session_error)?;
+                    redirect("/login?password_reset=1");
+                    Ok(())
+                }
+                Err(TokenProblem::Expired) => Err(AppError::field(
+                    "",
+                    "This reset link has expired. Ask for a new one.",
+                )),
+                Err(TokenProblem::AlreadyUsed) => Err(AppError::field(
+                    "",
+                    "This reset link has already been used. Ask for a new one.",
+                )),
+                Err(TokenProblem::Invalid) => Err(AppError::field(
+                    "",
+                    "This reset link is not valid. Ask for a new one.",
+                )),
+            }
+        }
+        .await,
+    )
+}

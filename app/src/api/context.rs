@@ -1,0 +1,138 @@
+//! What every server function starts with: the app state, the session, the
+//! client, and — for org data — a verified member transaction.
+
+use crate::{
+    domain::{
+        request::RequestMeta,
+        session::{self, OrgSession},
+        tenancy::{OrgTx, Tenant, TenantError},
+    },
+    error::AppError,
+    roles::Permission,
+    state::AppState,
+};
+use http::{StatusCode, header::ACCEPT, request::Parts};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use tower_sessions::Session;
+
+/// The request a server function is serving.
+pub struct Ctx {
+    pub state: AppState,
+    pub session: Session,
+    pub meta: RequestMeta,
+}
+
+impl Ctx {
+    pub fn db(&self) -> &crate::domain::db::Db {
+        &self.state.db
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.state.settings.public_base_url
+    }
+
+    pub fn auth_env(&self) -> crate::domain::auth::AuthEnv<'_> {
+        crate::domain::auth::AuthEnv {
+            db: &self.state.db,
+            base_url: &self.state.settings.public_base_url,
+            limits: &self.state.settings.rate_limits,
+            meta: &self.meta,
+        }
+    }
+}
+
+/// Reads the context Leptos provides for every request.
+pub async fn ctx() -> Result<Ctx, AppError> {
+    let state =
+        use_context::<AppState>().ok_or_else(|| internal("AppState missing from context"))?;
+    let parts =
+        use_context::<Parts>().ok_or_else(|| internal("request parts missing from context"))?;
+    let session = parts
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| internal("no session layer"))?;
+    Ok(Ctx {
+        meta: RequestMeta::from_parts(&parts),
+        state,
+        session,
+    })
+}
+
+/// The signed-in member, re-checked against the database: the session is
+/// fresh, the membership still exists, and the role (read now) allows
+/// `permission`. Ends the session when it no longer counts.
+pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSession), AppError> {
+    let Some(current) = session::org_session(&ctx.session)
+        .await
+        .map_err(session_error)?
+    else {
+        return Err(AppError::Unauthenticated);
+    };
+    let tx = match Tenant::begin(ctx.db(), current.org_id, current.user_id).await {
+        Ok(tx) => tx,
+        Err(TenantError::NotAMember) => {
+            session::end(&ctx.session).await.map_err(session_error)?;
+            return Err(AppError::Unauthenticated);
+        }
+        Err(TenantError::Database(e)) => return Err(e.into()),
+    };
+    let actor = tx.actor().expect("Tenant::begin sets the actor");
+    if current
+        .staleness(
+            &ctx.state.settings.session,
+            session::now(),
+            actor.sessions_valid_after,
+        )
+        .is_some()
+    {
+        session::end(&ctx.session).await.map_err(session_error)?;
+        return Err(AppError::Unauthenticated);
+    }
+    if !actor.role.can(permission) {
+        return Err(AppError::Forbidden);
+    }
+    session::touch(&ctx.session, &current)
+        .await
+        .map_err(session_error)?;
+    Ok((tx, current))
+}
+
+pub fn session_error(error: tower_sessions::session::Error) -> AppError {
+    tracing::error!(%error, "session store error");
+    AppError::Internal
+}
+
+pub fn internal(what: &str) -> AppError {
+    tracing::error!(what, "internal error");
+    AppError::Internal
+}
+
+/// Gives API callers (fetch, curl) an HTTP status that matches the error.
+/// Plain HTML form posts are left alone: Leptos answers those with a
+/// redirect back to the form, carrying the error.
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result
+        && let (Some(response), Some(parts)) =
+            (use_context::<ResponseOptions>(), use_context::<Parts>())
+    {
+        let html_form = parts
+            .headers
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if !html_form {
+            response.set_status(match error {
+                AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Conflict(_) => StatusCode::CONFLICT,
+                AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            });
+        }
+    }
+    result
+}

@@ -1,0 +1,310 @@
+//! Read-only server functions behind the sign-in pages and the app frame.
+
+use crate::{error::AppError, roles::Role};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use {
+    super::context::{ctx, member, session_error, with_status},
+    crate::{
+        domain::{session, tenancy::UserScope, tenancy::lookup},
+        roles::Permission,
+    },
+};
+
+/// An organization the viewer belongs to, with their role there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgChoice {
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// The signed-in member, for the app frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub display_name: String,
+    pub email: String,
+    pub org_slug: String,
+    pub org_name: String,
+    pub role: Role,
+    /// The viewer's other organizations, for the switcher.
+    pub other_orgs: Vec<OrgChoice>,
+}
+
+/// The member signed in to the organization at `slug`. `Unauthenticated`
+/// when there is no valid session for that organization.
+#[server(prefix = "/api", endpoint = "session/viewer")]
+pub async fn get_viewer(slug: String) -> Result<Viewer, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+            let actor = tx.actor().cloned().expect("member has an actor");
+            let org = sqlx::query!(
+                "select slug, name from organization where org_id = $1",
+                tx.org_id().0
+            )
+            .fetch_one(tx.conn())
+            .await?;
+            tx.commit().await?;
+            if org.slug != slug {
+                // Signed in, but to another organization.
+                return Err(AppError::Unauthenticated);
+            }
+            let mut user_tx = UserScope::begin(ctx.db(), current.user_id).await?;
+            let others = sqlx::query!(
+                r#"
+                select o.slug, o.name, m.role
+                from membership m join organization o using (org_id)
+                where o.org_id <> $1
+                order by o.name
+                "#,
+                current.org_id.0
+            )
+            .fetch_all(user_tx.conn())
+            .await?;
+            user_tx.commit().await?;
+            Ok(Viewer {
+                display_name: actor.display_name,
+                email: actor.email,
+                org_slug: org.slug,
+                org_name: org.name,
+                role: actor.role,
+                other_orgs: others
+                    .into_iter()
+                    .filter_map(|o| {
+                        Some(OrgChoice {
+                            slug: o.slug,
+                            name: o.name,
+                            role: Role::parse(&o.role).ok()?,
+                        })
+                    })
+                    .collect(),
+            })
+        }
+        .await,
+    )
+}
+
+/// What an organization's login page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgLogin {
+    pub slug: String,
+    pub name: String,
+    /// Already signed in to this organization.
+    pub signed_in_here: bool,
+    /// Signed in to another organization, whose name this is; signing in
+    /// here ends that session.
+    pub signed_in_elsewhere: Option<String>,
+    /// Arriving from a switch: the org being left.
+    pub switching_from: Option<String>,
+}
+
+#[server(prefix = "/api", endpoint = "session/org_login")]
+pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let org = lookup::org_by_slug(ctx.db(), slug.trim())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let mut signed_in_here = false;
+            let mut signed_in_elsewhere = None;
+            if let Some(current) = session::org_session(&ctx.session)
+                .await
+                .map_err(session_error)?
+                && let Ok((mut tx, _)) = member(&ctx, Permission::ViewWorkspace).await
+            {
+                if current.org_id == org.org_id {
+                    signed_in_here = true;
+                } else {
+                    signed_in_elsewhere = sqlx::query_scalar!(
+                        "select name from organization where org_id = $1",
+                        current.org_id.0
+                    )
+                    .fetch_optional(tx.conn())
+                    .await?;
+                }
+            }
+            let switching_from = session::switch_intent(&ctx.session)
+                .await
+                .map_err(session_error)?
+                .filter(|i| i.to_org == org.org_id)
+                .map(|i| i.from_org_name);
+            Ok(OrgLogin {
+                slug: org.slug,
+                name: org.name,
+                signed_in_here,
+                signed_in_elsewhere,
+                switching_from,
+            })
+        }
+        .await,
+    )
+}
+
+/// The org picker: the organizations of a user who just authenticated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Picker {
+    pub display_name: String,
+    pub email: String,
+    pub orgs: Vec<OrgChoice>,
+}
+
+#[server(prefix = "/api", endpoint = "session/picker")]
+pub async fn get_picker() -> Result<Picker, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let pending = session::pending(&ctx.session)
+                .await
+                .map_err(session_error)?
+                .filter(|p| p.is_fresh(&ctx.state.settings.session, session::now()))
+                .ok_or(AppError::Unauthenticated)?;
+            let mut tx = UserScope::begin(ctx.db(), pending.user_id).await?;
+            let me = sqlx::query!("select display_name, email from app_user where user_id = $1", pending.user_id.0)
+                .fetch_one(tx.conn())
+                .await?;
+            let orgs = sqlx::query!(
+                "select o.slug, o.name, m.role from membership m join organization o using (org_id) order by o.name"
+            )
+            .fetch_all(tx.conn())
+            .await?;
+            tx.commit().await?;
+            Ok(Picker {
+                display_name: me.display_name,
+                email: me.email,
+                orgs: orgs
+                    .into_iter()
+                    .filter_map(|o| {
+                        Some(OrgChoice {
+                            slug: o.slug,
+                            name: o.name,
+                            role: Role::parse(&o.role).ok()?,
+                        })
+                    })
+                    .collect(),
+            })
+        }
+        .await,
+    )
+}
+
+/// Whether the visitor may create an organization right now (signed in, or
+/// just authenticated).
+#[server(prefix = "/api", endpoint = "session/can_create_org")]
+pub async fn can_create_org() -> Result<bool, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let fresh_pending = session::pending(&ctx.session)
+                .await
+                .map_err(session_error)?
+                .is_some_and(|p| p.is_fresh(&ctx.state.settings.session, session::now()));
+            Ok(fresh_pending || member(&ctx, Permission::ViewWorkspace).await.is_ok())
+        }
+        .await,
+    )
+}
+
+/// The organization's home page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgHome {
+    pub org_name: String,
+    pub role: Role,
+    pub member_count: i64,
+    pub signed_in_with: String,
+    pub signed_in_at: i64,
+}
+
+#[server(prefix = "/api", endpoint = "session/org_home")]
+pub async fn get_org_home(slug: String) -> Result<OrgHome, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+            let org = sqlx::query!(
+                r#"select o.slug, o.name, (select count(*) from membership) as "members!" from organization o where o.org_id = $1"#,
+                tx.org_id().0
+            )
+            .fetch_one(tx.conn())
+            .await?;
+            let role = tx.actor().expect("member").role;
+            tx.commit().await?;
+            if org.slug != slug {
+                return Err(AppError::Unauthenticated);
+            }
+            Ok(OrgHome {
+                org_name: org.name,
+                role,
+                member_count: org.members,
+                signed_in_with: match current.method {
+                    crate::domain::session::AuthMethod::Password => "your password",
+                    crate::domain::session::AuthMethod::EmailLink => "an emailed link",
+                    crate::domain::session::AuthMethod::Sso => "single sign-on",
+                }
+                .to_string(),
+                signed_in_at: current.authenticated_at,
+            })
+        }
+        .await,
+    )
+}
+
+/// One message of the local outbox, for the development mailbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub queued_at: i64,
+    pub status: String,
+}
+
+/// The newest mails in the outbox. Outside production only: in development
+/// with no SMTP server this is where mail can be read.
+#[server(prefix = "/api", endpoint = "dev/mailbox")]
+pub async fn dev_mailbox() -> Result<Vec<OutboxMail>, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            if ctx.state.settings.environment.is_production() {
+                return Err(AppError::NotFound);
+            }
+            let rows = sqlx::query!(
+                r#"
+                select to_address, subject, body_text, created_at, sent_at, delivered_via, attempts, abandoned_at
+                from mail_outbox order by created_at desc limit 50
+                "#
+            )
+            .fetch_all(ctx.db().pool())
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| OutboxMail {
+                    to: r.to_address,
+                    subject: r.subject,
+                    text: r.body_text,
+                    queued_at: r.created_at.unix_timestamp(),
+                    status: match (r.sent_at, r.delivered_via.as_deref(), r.abandoned_at) {
+                        (Some(_), Some("local"), _) => "kept locally (no SMTP server configured)".into(),
+                        (Some(_), _, _) => "sent".into(),
+                        (None, _, Some(_)) => "refused by the mail server".into(),
+                        (None, _, None) if r.attempts > 0 => format!("retrying (attempt {})", r.attempts),
+                        _ => "queued".into(),
+                    },
+                })
+                .collect())
+        }
+        .await,
+    )
+}
+
+/// Whether development conveniences (the local mailbox) are on.
+#[server(prefix = "/api", endpoint = "session/dev_mode")]
+pub async fn dev_mode() -> Result<bool, AppError> {
+    let ctx = ctx().await?;
+    Ok(!ctx.state.settings.environment.is_production())
+}

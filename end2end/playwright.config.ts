@@ -6,6 +6,9 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const database = process.env.E2E_DATABASE ?? 'trellis_e2e';
 const pgHost = process.env.E2E_PG_HOST ?? '127.0.0.1:5432';
+// The real SMTP server the app delivers to, and its HTTP view for the tests.
+export const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 2525);
+export const mailApi = `http://127.0.0.1:${smtpPort + 1}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -40,7 +43,14 @@ export default defineConfig({
     { name: 'with-js', use: { javaScriptEnabled: true } },
     { name: 'without-js', use: { javaScriptEnabled: false } },
   ],
-  webServer: {
+  webServer: [
+    {
+      command: `node peers/smtp-sink.mjs --until-killed --smtp-port ${smtpPort} --http-port ${smtpPort + 1}`,
+      url: `${mailApi}/messages`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
     command: `${process.env.CARGO_TARGET_DIR ?? 'target'}/debug/server`,
     cwd: '..',
     url: `${baseURL}/healthz`,
@@ -56,7 +66,12 @@ export default defineConfig({
       DATABASE_URL: `postgres://app_runtime@${pgHost}/${database}`,
       DATABASE_OWNER_URL: `postgres://app_owner@${pgHost}/${database}`,
       SEED_DEMO_DATA: 'true',
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      MAIL_FROM: 'Trellis <no-reply@trellis.test>',
+      // Both projects sign in many times from one address.
+      RATE_LIMIT_MULTIPLIER: '20',
       RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
     },
-  },
+    },
+  ],
 });

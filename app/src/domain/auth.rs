@@ -141,6 +141,15 @@ fn slug_taken() -> AppError {
 }
 
 async fn already_registered(env: &AuthEnv<'_>, email: &Email) -> Result<SignUpOutcome, AppError> {
+    // Repeated sign-ups must not flood the owner's mailbox; past the limit
+    // the notice is skipped (silently: the page cannot say why).
+    let bucket = account_bucket("email", email.as_str());
+    if rate_limit::hit(env.db, &bucket, env.limits.email_requests_per_account)
+        .await
+        .is_err()
+    {
+        return Ok(SignUpOutcome::AlreadyRegistered);
+    }
     let message = mail::account_exists(
         email.as_str(),
         format!("{}/login", env.base_url),

@@ -35,9 +35,9 @@ pub struct OrgSession {
     pub user_id: UserId,
     pub org_id: OrgId,
     pub method: AuthMethod,
-    /// Unix seconds of the authentication itself.
+    /// Unix milliseconds of the authentication itself.
     pub authenticated_at: i64,
-    /// Unix seconds of the last request, updated at most once a minute.
+    /// Unix milliseconds of the last request, updated at most once a minute.
     pub last_seen_at: i64,
 }
 
@@ -93,8 +93,14 @@ impl Default for SessionPolicy {
     }
 }
 
+/// Unix milliseconds. Seconds are too coarse: a password reset and the
+/// sign-in right after it can fall within the same second.
 pub fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
+    millis(OffsetDateTime::now_utc())
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// Why a stored session no longer counts.
@@ -114,13 +120,11 @@ impl OrgSession {
         now: i64,
         valid_after: OffsetDateTime,
     ) -> Option<Staleness> {
-        if now - self.last_seen_at > policy.idle.as_secs() as i64 {
+        if now - self.last_seen_at > policy.idle.as_millis() as i64 {
             Some(Staleness::Idle)
-        } else if now - self.authenticated_at > policy.absolute.as_secs() as i64 {
+        } else if now - self.authenticated_at > policy.absolute.as_millis() as i64 {
             Some(Staleness::TooOld)
-        } else if self.authenticated_at <= valid_after.unix_timestamp() {
-            // Seconds resolution: a session from the very second of a
-            // password reset counts as older than the reset.
+        } else if self.authenticated_at < millis(valid_after) {
             Some(Staleness::Revoked)
         } else {
             None
@@ -130,7 +134,7 @@ impl OrgSession {
 
 impl PendingSignIn {
     pub fn is_fresh(&self, policy: &SessionPolicy, now: i64) -> bool {
-        now - self.authenticated_at <= policy.pending.as_secs() as i64
+        now - self.authenticated_at <= policy.pending.as_millis() as i64
     }
 }
 
@@ -211,7 +215,7 @@ pub async fn touch(
     current: &OrgSession,
 ) -> Result<(), tower_sessions::session::Error> {
     let now = now();
-    if now - current.last_seen_at >= 60 {
+    if now - current.last_seen_at >= 60_000 {
         let mut updated = current.clone();
         updated.last_seen_at = now;
         session.insert(ORG_SESSION, updated).await?;
@@ -264,19 +268,29 @@ mod tests {
             pending: Duration::from_secs(10),
         };
         let never = OffsetDateTime::UNIX_EPOCH;
-        assert_eq!(session(5000, 5000).staleness(&policy, 5050, never), None);
+        let s = |secs: i64| secs * 1000;
         assert_eq!(
-            session(5000, 5000).staleness(&policy, 5101, never),
+            session(s(5000), s(5000)).staleness(&policy, s(5050), never),
+            None
+        );
+        assert_eq!(
+            session(s(5000), s(5000)).staleness(&policy, s(5101), never),
             Some(Staleness::Idle)
         );
         assert_eq!(
-            session(5000, 5990).staleness(&policy, 6001, never),
+            session(s(5000), s(5990)).staleness(&policy, s(6001), never),
             Some(Staleness::TooOld)
         );
-        let reset_later = OffsetDateTime::from_unix_timestamp(5001).unwrap();
+        let reset =
+            OffsetDateTime::from_unix_timestamp(5000).unwrap() + time::Duration::milliseconds(400);
         assert_eq!(
-            session(5000, 5000).staleness(&policy, 5010, reset_later),
+            session(s(5000) + 399, s(5000)).staleness(&policy, s(5010), reset),
             Some(Staleness::Revoked)
+        );
+        assert_eq!(
+            session(s(5000) + 401, s(5000)).staleness(&policy, s(5010), reset),
+            None,
+            "same second, later"
         );
     }
 }

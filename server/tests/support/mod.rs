@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod smtp;
+pub mod web;
 
 use app::domain::db::{Db, MIGRATOR};
 use sqlx::{

@@ -1,0 +1,251 @@
+//! The real router, served in-process on an ephemeral port, and a client
+//! that behaves like a browser: it keeps cookies, sends our Origin, and can
+//! post forms either as a page without JavaScript or as the hydrated app.
+
+use super::{TestDb, smtp::SmtpSink};
+use app::{
+    domain::{db::Db, rate_limit::RateLimits, session::SessionPolicy},
+    state::{AppState, Environment, Settings},
+};
+use leptos::config::{Env, LeptosOptions};
+use reqwest::{Response, cookie::CookieStore, header};
+use server::{
+    RouterOptions, build_router,
+    mail::{MailWorker, Schedule},
+};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tower_sessions_sqlx_store::PostgresStore;
+
+/// Knobs a test may turn.
+pub struct AppOptions {
+    pub rate_limits: RateLimits,
+    pub session: SessionPolicy,
+    /// Deliver mail through this SMTP server (a worker runs in the test).
+    pub smtp_url: Option<String>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            // Tests sign in a lot from one address.
+            rate_limits: RateLimits::default().scaled(100),
+            session: SessionPolicy::default(),
+            smtp_url: None,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    _shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl TestApp {
+    pub async fn spawn(db: &TestDb) -> Self {
+        Self::spawn_with(db, AppOptions::default()).await
+    }
+
+    /// Serves the app with a mail worker delivering to `sink`.
+    pub async fn spawn_with_mail(db: &TestDb, sink: &SmtpSink) -> Self {
+        Self::spawn_with(
+            db,
+            AppOptions {
+                smtp_url: Some(sink.url()),
+                ..AppOptions::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn spawn_with(test_db: &TestDb, options: AppOptions) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let db = test_db.db();
+        let state = AppState {
+            db: db.clone(),
+            settings: Arc::new(Settings {
+                environment: Environment::Test,
+                public_base_url: base.clone(),
+                session: options.session,
+                rate_limits: options.rate_limits,
+            }),
+            leptos_options: LeptosOptions::builder()
+                .output_name("trellis")
+                .site_root("target/site")
+                .site_pkg_dir("pkg")
+                .env(Env::PROD)
+                .site_addr(addr)
+                .build(),
+        };
+        let router = build_router(
+            state,
+            PostgresStore::new(db.pool().clone()),
+            RouterOptions {
+                // Tests play different clients through X-Forwarded-For.
+                trusted_proxy_hops: 1,
+                idle_timeout: options.session.idle,
+            },
+        );
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        let (shutdown, receiver) = tokio::sync::watch::channel(false);
+        if let Some(url) = options.smtp_url {
+            let worker = MailWorker::new(
+                db.clone(),
+                Some(&url),
+                "Trellis <no-reply@trellis.test>",
+                Schedule {
+                    poll: Duration::from_millis(50),
+                    retry_base: Duration::from_millis(200),
+                    retry_cap: Duration::from_secs(1),
+                },
+            )
+            .unwrap();
+            tokio::spawn(worker.run(receiver));
+        }
+        Self {
+            base,
+            db,
+            _shutdown: shutdown,
+        }
+    }
+
+    /// A fresh browser with no cookies.
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+}
+
+/// A cookie-keeping HTTP client that does not follow redirects, so tests see
+/// exactly where the app sends people.
+pub struct Browser {
+    pub base: String,
+    client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let mut headers = header::HeaderMap::new();
+        headers.insert(header::ORIGIN, base.parse().unwrap());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        Self {
+            base: base.to_string(),
+            client,
+            jar,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// GET a page, as a browser navigating to it.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a form the way a page without JavaScript does (from `referer`):
+    /// the answer is a redirect.
+    pub async fn submit(&self, endpoint: &str, referer: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(endpoint))
+            .header(header::ACCEPT, "text/html")
+            .header(header::REFERER, self.url(referer))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls a server function the way the hydrated app does: JSON back,
+    /// with an HTTP status that matches the outcome.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(endpoint))
+            .header(header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The `Cookie` header this browser would send.
+    pub fn cookie(&self) -> Option<String> {
+        self.jar
+            .cookies(&self.base.parse().unwrap())
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// A second browser that sends a copy of this one's current cookie (to
+    /// replay an old session).
+    pub fn clone_with_cookie(&self) -> Browser {
+        let copy = Browser::new(&self.base);
+        if let Some(cookie) = self.cookie() {
+            for pair in cookie.split("; ") {
+                copy.jar.add_cookie_str(pair, &self.base.parse().unwrap());
+            }
+        }
+        copy
+    }
+
+    /// Signs in through an organization's login page (no JavaScript).
+    pub async fn sign_in(&self, slug: &str, email: &str, password: &str) -> Response {
+        self.submit(
+            "/api/auth/sign_in",
+            &format!("/o/{slug}/login"),
+            &[("email", email), ("password", password), ("org", slug)],
+        )
+        .await
+    }
+}
+
+/// Where a redirect points.
+#[track_caller]
+pub fn location(response: &Response) -> String {
+    assert!(
+        response.status().is_redirection() || response.headers().contains_key("serverfnredirect"),
+        "expected a redirect, got {}",
+        response.status()
+    );
+    response
+        .headers()
+        .get(header::LOCATION)
+        .expect("Location header")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The error a failed plain form post carried back in its redirect.
+pub fn redirected_error(response: &Response) -> Option<app::error::AppError> {
+    use base64::Engine;
+    let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
+    let url = reqwest::Url::parse(location).ok()?;
+    let err = url.query_pairs().find(|(k, _)| k == "__err")?.1.to_string();
+    let bytes = base64::engine::general_purpose::URL_SAFE.decode(err).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

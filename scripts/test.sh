@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 superuser_url=${POSTGRES_SUPERUSER_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+# CI builds everything once: an incremental cache would only cost disk.
+if [ -n "${CI:-}" ]; then
+    export CARGO_INCREMENTAL=0
+fi
 
 ensure_rust
 ensure_cargo_leptos

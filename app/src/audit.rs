@@ -58,6 +58,15 @@ audit_actions! {
     SwitchedIn          => "auth.switched_in",       SignIn,      "switched into the organization";
     PasswordReset       => "auth.password_reset",    SignIn,      "reset their password";
     EmailVerified       => "auth.email_verified",    SignIn,      "verified their email address";
+    InvitationCreated   => "invitation.created",     Invitations, "invited someone";
+    InvitationResent    => "invitation.resent",      Invitations, "resent an invitation";
+    InvitationRevoked   => "invitation.revoked",     Invitations, "revoked an invitation";
+    InvitationAccepted  => "invitation.accepted",    Invitations, "accepted an invitation and joined";
+    RoleChanged         => "member.role_changed",    Roles,       "changed a member's role";
+    MemberRemoved       => "member.removed",         Members,     "removed a member";
+    MemberLeft          => "member.left",            Members,     "left the organization";
+    OrgRenamed          => "org.renamed",            Settings,    "renamed the organization";
+    OrgSlugChanged      => "org.slug_changed",       Settings,    "changed the organization's URL name";
 }
 
 #[cfg(test)]

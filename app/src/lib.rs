@@ -30,11 +30,14 @@ use leptos_router::{
 };
 use pages::{
     home::HomePage,
+    invitation::InvitationPage,
     mailbox::MailboxPage,
+    members::MembersPage,
     not_found::NotFound,
     org_home::OrgHomePage,
     orgs::{NewOrgPage, PickerPage},
     password::{ForgotPasswordPage, ResetPasswordPage},
+    settings::SettingsPage,
     sign_in::{LinkSignInPage, LoginPage, OrgLoginPage},
     signup::{CheckEmailPage, SignUpPage, VerifyEmailPage},
 };
@@ -127,7 +130,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/o/:slug/login/link") view=LinkSignInPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("/o/:slug") view=components::org_frame::OrgLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OrgHomePage ssr=SsrMode::Async />
+                    <Route path=path!("members") view=MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                 </ParentRoute>
+                <Route path=path!("/invite") view=InvitationPage ssr=SsrMode::Async />
                 <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
             </Routes>
         </Router>

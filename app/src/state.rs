@@ -31,6 +31,8 @@ pub struct Settings {
     pub public_base_url: String,
     pub session: SessionPolicy,
     pub rate_limits: RateLimits,
+    /// How long invitation links work.
+    pub invitation_ttl: time::Duration,
 }
 
 /// Shared application state, cheap to clone.

@@ -54,3 +54,10 @@ export function linkIn(mail: Delivered, fragment: string): string {
   if (!link) throw new Error(`no link with ${fragment} in:\n${mail.text}`);
   return link;
 }
+
+/** Runs one SQL statement against the test database as the superuser (to age an invitation, say). */
+export function sql(statement: string) {
+  const { execFileSync } = require('node:child_process');
+  const url = `postgres://postgres@${process.env.E2E_PG_HOST ?? '127.0.0.1:5432'}/${process.env.E2E_DATABASE ?? 'trellis_e2e'}`;
+  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', statement]);
+}

@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 //! Browser entry point. The server renders every page; this only hydrates it.
 
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -62,6 +62,8 @@ pub struct Config {
     pub trusted_proxy_hops: usize,
     /// Multiplies every rate limit (load tests, browser tests).
     pub rate_limit_multiplier: u32,
+    /// How long invitation links work.
+    pub invitation_ttl: time::Duration,
 }
 
 /// A configuration problem, naming the variable at fault.
@@ -272,6 +274,17 @@ impl Config {
             });
         }
 
+        let invitation_ttl_days: i64 = match get("INVITATION_TTL_DAYS") {
+            Some(v) => parse("INVITATION_TTL_DAYS", &v)?,
+            None => 7,
+        };
+        if !(1..=90).contains(&invitation_ttl_days) {
+            return Err(ConfigError {
+                variable: "INVITATION_TTL_DAYS",
+                problem: "must be between 1 and 90".into(),
+            });
+        }
+
         Ok(Config {
             environment,
             listen_addr,
@@ -289,6 +302,7 @@ impl Config {
             session_absolute_timeout,
             trusted_proxy_hops,
             rate_limit_multiplier,
+            invitation_ttl: time::Duration::days(invitation_ttl_days),
         })
     }
 }
@@ -389,6 +403,7 @@ mod tests {
             ("SESSION_ABSOLUTE_TIMEOUT_MINUTES", "soon"),
             ("TRUSTED_PROXY_HOPS", "-1"),
             ("RATE_LIMIT_MULTIPLIER", "0"),
+            ("INVITATION_TTL_DAYS", "0"),
             ("PUBLIC_BASE_URL", "app.example.com"),
         ];
         for (variable, value) in cases {

@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 //! The Trellis server: start-up, the router, and the routes that live
 //! outside Leptos. `main.rs` only reads the configuration and calls [`run`].
 

@@ -104,6 +104,7 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
                 ..SessionPolicy::default()
             },
             rate_limits: RateLimits::default().scaled(config.rate_limit_multiplier),
+            invitation_ttl: config.invitation_ttl,
         }),
         leptos_options: leptos_options(&config),
     };

@@ -38,6 +38,10 @@ const ORG_OWNED: &[(&str, &str)] = &[
         "audit_event",
         "insert into audit_event (org_id, audit_event_id, action) values ($1, gen_random_uuid(), 'member.added')",
     ),
+    (
+        "org_slug_redirect",
+        "insert into org_slug_redirect (org_id, old_slug) values ($1, 'some-old-name')",
+    ),
     ("organization", "insert into organization (org_id, slug, name) values ($1, 'fresh-org', 'Fresh')"),
 ];
 

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{Ctx, ctx, member, session_error, with_status},
+    super::context::{Ctx, ctx, member, session_error, url_encode, with_status},
     crate::{
         domain::{
             audit::{self, Event},
@@ -262,7 +262,7 @@ async fn enter_after_authentication(
 /// second half of a switch when the session says one is under way. A
 /// session in another org ends first, recorded there as a switch out.
 #[cfg(feature = "ssr")]
-async fn enter_org_now(
+pub(crate) async fn enter_org_now(
     ctx: &Ctx,
     user_id: UserId,
     org: &lookup::OrgSummary,
@@ -472,8 +472,10 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
 }
 
 /// Ends the session on the server and records the sign-out.
+/// `next` may name a page of this site to continue on (e.g. an invitation
+/// that needs another account).
 #[server(prefix = "/api", endpoint = "auth/sign_out")]
-pub async fn sign_out() -> Result<(), AppError> {
+pub async fn sign_out(next: Option<String>) -> Result<(), AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
@@ -497,7 +499,9 @@ pub async fn sign_out() -> Result<(), AppError> {
                 Err(_) => "/login?signed_out=1".to_string(),
             };
             session::end(&ctx.session).await.map_err(session_error)?;
-            redirect(&login);
+            let next =
+                next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'));
+            redirect(next.as_deref().unwrap_or(&login));
             Ok(())
         }
         .await,
@@ -552,19 +556,6 @@ pub async fn switch_org(slug: String) -> Result<(), AppError> {
         }
         .await,
     )
-}
-
-#[cfg(feature = "ssr")]
-fn url_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Emails a password-reset link (if the address has an account) and says

@@ -136,3 +136,52 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     }
     result
 }
+
+/// Like [`member`], for a page or action of the organization at `slug`: a
+/// session in another organization counts as not signed in there.
+pub async fn member_of(
+    ctx: &Ctx,
+    slug: &str,
+    permission: Permission,
+) -> Result<(OrgTx, OrgSession), AppError> {
+    // Check who the member is before what they may do, so that a session of
+    // another org is told to sign in rather than "not allowed".
+    let (mut tx, current) = member(ctx, Permission::ViewWorkspace).await?;
+    let actual = sqlx::query_scalar!(
+        "select slug from organization where org_id = $1",
+        tx.org_id().0
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    if actual != slug.trim() {
+        return Err(AppError::Unauthenticated);
+    }
+    if !tx.actor().expect("member").role.can(permission) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((tx, current))
+}
+
+/// "today", "yesterday", "3 days ago", or the date.
+pub fn when(at: time::OffsetDateTime) -> String {
+    let days = (time::OffsetDateTime::now_utc().date() - at.date()).whole_days();
+    match days {
+        ..=0 => "today".to_string(),
+        1 => "yesterday".to_string(),
+        2..=30 => format!("{days} days ago"),
+        _ => at.date().to_string(),
+    }
+}
+
+/// Percent-encodes a value for a query string.
+pub fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -4,4 +4,7 @@
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
+pub mod invitations;
+pub mod members;
 pub mod session;
+pub mod settings;

@@ -100,6 +100,8 @@ pub struct OrgLogin {
     pub signed_in_elsewhere: Option<String>,
     /// Arriving from a switch: the org being left.
     pub switching_from: Option<String>,
+    /// The organization left this URL name; this is its current one.
+    pub moved_to: Option<String>,
 }
 
 #[server(prefix = "/api", endpoint = "session/org_login")]
@@ -107,9 +109,20 @@ pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let org = lookup::org_by_slug(ctx.db(), slug.trim())
-                .await?
-                .ok_or(AppError::NotFound)?;
+            let Some(org) = lookup::org_by_slug(ctx.db(), slug.trim()).await? else {
+                // Not a current URL name; perhaps one the organization left.
+                let moved = lookup::org_by_previous_slug(ctx.db(), slug.trim())
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                return Ok(OrgLogin {
+                    slug: slug.trim().to_string(),
+                    name: moved.name,
+                    signed_in_here: false,
+                    signed_in_elsewhere: None,
+                    switching_from: None,
+                    moved_to: Some(moved.slug),
+                });
+            };
             let mut signed_in_here = false;
             let mut signed_in_elsewhere = None;
             if let Some(current) = session::org_session(&ctx.session)
@@ -139,6 +152,7 @@ pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
                 signed_in_here,
                 signed_in_elsewhere,
                 switching_from,
+                moved_to: None,
             })
         }
         .await,

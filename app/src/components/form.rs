@@ -141,6 +141,18 @@ impl FormErrors {
         Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
     }
 
+    /// Every message under `field` (a list of addresses can have several).
+    pub fn error_list(self, field: &'static str) -> Vec<String> {
+        match self.error.get() {
+            Some(AppError::Validation { errors, .. }) => errors
+                .into_iter()
+                .filter(|e| e.field == field)
+                .map(|e| e.message)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The message above the form.
     pub fn form(self) -> Signal<Option<String>> {
         let (error, fields) = (self.error, self.fields);

@@ -4,14 +4,23 @@ use leptos::prelude::*;
 
 /// The Trellis mark: a small lattice, drawn inline so it needs no request.
 #[component]
-pub fn Logo() -> impl IntoView {
+pub fn Logo(
+    /// Only the mark on narrow screens (the org frame needs the room).
+    #[prop(optional)]
+    compact: bool,
+) -> impl IntoView {
+    let text = if compact {
+        "hidden text-lg tracking-tight sm:inline"
+    } else {
+        "text-lg tracking-tight"
+    };
     view! {
         <a href="/" class="flex items-center gap-2 font-semibold text-slate-900">
             <svg viewBox="0 0 24 24" class="h-7 w-7 text-indigo-600" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
                 <rect x="3" y="3" width="18" height="18" rx="4" />
                 <path d="M3 12h18M12 3v18M7.5 3v18M16.5 3v18" stroke-width="1.2" opacity="0.6" />
             </svg>
-            <span class="text-lg tracking-tight">"Trellis"</span>
+            <span class=text>"Trellis"</span>
         </a>
     }
 }

@@ -3,3 +3,4 @@
 pub mod form;
 pub mod layout;
 pub mod org_frame;
+pub mod page;

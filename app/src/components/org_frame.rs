@@ -9,11 +9,12 @@ use crate::{
         session::{Viewer, get_viewer},
     },
     error::AppError,
+    roles::Permission,
 };
 use leptos::{either::EitherOf3, prelude::*};
 use leptos_router::{
     components::{Outlet, Redirect},
-    hooks::use_params_map,
+    hooks::{use_location, use_params_map},
 };
 
 /// The layout route for `/o/:slug/…`: loads the signed-in member (sending
@@ -56,20 +57,28 @@ fn OrgFrame(viewer: Viewer) -> impl IntoView {
     let switch = ServerAction::<SwitchOrg>::new();
     let sign_out = ServerAction::<SignOut>::new();
     let home = format!("/o/{}", viewer.org_slug);
+    let mut nav = vec![("Home", home.clone())];
+    if viewer.role.can(Permission::ViewMembers) {
+        nav.push(("Members", format!("{home}/members")));
+    }
+    if viewer.role.can(Permission::ManageOrganization) {
+        nav.push(("Settings", format!("{home}/settings")));
+    }
+    let nav_mobile = nav.clone();
     let others = viewer.other_orgs.clone();
     let has_others = !others.is_empty();
     view! {
         <div class="flex min-h-full flex-col">
             <header class="border-b border-slate-200 bg-white">
-                <div class="mx-auto flex h-16 max-w-6xl items-center gap-4 px-4 sm:px-6">
-                    <Logo />
-                    <span class="text-slate-300" aria-hidden="true">"/"</span>
+                <div class="mx-auto flex h-16 max-w-6xl items-center gap-2 px-4 sm:gap-4 sm:px-6">
+                    <Logo compact=true />
+                    <span class="hidden text-slate-300 sm:inline" aria-hidden="true">"/"</span>
                     <details class="group relative" data-testid="org-switcher">
                         <summary class="flex cursor-pointer list-none items-center gap-2 rounded-lg px-2 py-1.5 text-sm font-semibold text-slate-900 hover:bg-slate-100">
                             <span class="flex h-7 w-7 items-center justify-center rounded-md bg-indigo-100 text-xs font-bold text-indigo-700">
                                 {initials(&viewer.org_name)}
                             </span>
-                            <span class="max-w-[12rem] truncate">{viewer.org_name.clone()}</span>
+                            <span class="max-w-[10rem] truncate sm:max-w-[14rem]">{viewer.org_name.clone()}</span>
                             <Chevron />
                         </summary>
                         <div class="absolute left-0 z-20 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-2 shadow-lg">
@@ -108,8 +117,11 @@ fn OrgFrame(viewer: Viewer) -> impl IntoView {
                             </a>
                         </div>
                     </details>
-                    <nav class="ml-2 hidden items-center gap-1 text-sm sm:flex">
-                        <a href=home.clone() class="rounded-lg px-3 py-1.5 font-medium text-slate-700 hover:bg-slate-100">"Home"</a>
+                    <nav class="ml-2 hidden items-center gap-1 text-sm sm:flex" aria-label="Organization">
+                        {nav
+                            .into_iter()
+                            .map(|(label, href)| view! { <NavLink label href /> })
+                            .collect_view()}
                     </nav>
                     <details class="relative ml-auto" data-testid="user-menu">
                         <summary class="flex cursor-pointer list-none items-center gap-2 rounded-full p-1 hover:bg-slate-100">
@@ -135,10 +147,39 @@ fn OrgFrame(viewer: Viewer) -> impl IntoView {
                     </details>
                 </div>
             </header>
+            <nav class="flex gap-1 overflow-x-auto border-b border-slate-200 bg-white px-4 py-2 text-sm sm:hidden" aria-label="Organization">
+                {nav_mobile
+                    .into_iter()
+                    .map(|(label, href)| view! { <NavLink label href /> })
+                    .collect_view()}
+            </nav>
             <main class="flex-1">
                 <Outlet />
             </main>
         </div>
+    }
+}
+
+/// A header link, marked when it is the current page.
+#[component]
+fn NavLink(label: &'static str, href: String) -> impl IntoView {
+    let location = use_location();
+    let target = href.clone();
+    let current = Memo::new(move |_| location.pathname.get() == target);
+    view! {
+        <a
+            href=href
+            aria-current=move || current.get().then_some("page")
+            class=move || {
+                if current.get() {
+                    "rounded-lg bg-slate-100 px-3 py-1.5 font-medium whitespace-nowrap text-slate-900"
+                } else {
+                    "rounded-lg px-3 py-1.5 font-medium whitespace-nowrap text-slate-600 hover:bg-slate-100 hover:text-slate-900"
+                }
+            }
+        >
+            {label}
+        </a>
     }
 }
 

@@ -37,6 +37,7 @@ pub const DEMO_ORGS: &[DemoOrg] = &[
             ("olivia@acme.test", "Olivia Owner", Role::Owner),
             ("adam@acme.test", "Adam Admin", Role::Admin),
             ("mia@acme.test", "Mia Member", Role::Member),
+            ("victor@acme.test", "Victor Viewer", Role::Viewer),
             ("sam@consulting.test", "Sam Consultant", Role::Admin),
         ],
     },
@@ -148,3 +149,136 @@ async fn ensure_user(
         tx: Some(tx),
     })
 }
+
+/// Creates an organization with `members` members (plus its owner,
+/// `owner@{slug}.test`), for load tests and the 10,000-member checks. Every
+/// account's password is [`DEMO_PASSWORD`]. Users are written through their
+/// own user scope and memberships through the org's, like any sign-up, so
+/// row-level security applies; the `member.added` events are written too.
+pub async fn seed_big_org(
+    db: &Db,
+    slug: &str,
+    members: usize,
+) -> Result<crate::ids::OrgId, SeedError> {
+    let password = NewPassword::parse(DEMO_PASSWORD).map_err(SeedError::Invalid)?;
+    let hash = password::hash(&password).await.map_err(SeedError::Hash)?;
+    let meta = RequestMeta::system();
+    let owner = create_user(
+        db,
+        &NewUser {
+            email: Email::parse(&format!("owner@{slug}.test")).map_err(SeedError::Invalid)?,
+            display_name: DisplayName::parse(&format!("Owner of {slug}"))
+                .map_err(SeedError::Invalid)?,
+            password_hash: Some(hash.clone()),
+            email_verified: true,
+        },
+    )
+    .await?;
+    let name = OrgName::parse(&format!("Big {slug}")).map_err(SeedError::Invalid)?;
+    let org_slug = OrgSlug::parse(slug).map_err(SeedError::Invalid)?;
+    let tx = create_organization(owner, &name, &org_slug, &meta).await?;
+    let org_id = tx.org_id();
+    tx.commit().await?;
+
+    // Accounts in parallel, each in its own user scope.
+    let ids = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(members)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let workers = 8;
+    for worker in 0..workers {
+        let (db, hash, ids, slug) = (db.clone(), hash.clone(), ids.clone(), slug.to_string());
+        tasks.spawn(async move {
+            for i in (worker..members).step_by(workers) {
+                let user = NewUser {
+                    email: Email::parse(&format!("person{i:05}@{slug}.test"))
+                        .map_err(SeedError::Invalid)?,
+                    display_name: DisplayName::parse(&format!(
+                        "{} {}",
+                        FIRST[i % FIRST.len()],
+                        LAST[(i / FIRST.len()) % LAST.len()]
+                    ))
+                    .map_err(SeedError::Invalid)?,
+                    password_hash: Some(hash.clone()),
+                    email_verified: true,
+                };
+                let tx = create_user(&db, &user).await?;
+                let id = tx.user_id();
+                tx.commit().await?;
+                ids.lock()
+                    .expect("not poisoned")
+                    .push((id, user.email.as_str().to_string()));
+            }
+            Ok::<(), SeedError>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| SeedError::Invalid(e.to_string()))??;
+    }
+    let ids = std::mem::take(&mut *ids.lock().expect("not poisoned"));
+
+    // Memberships and their audit events in bulk, inside the org.
+    let mut tx = Tenant::begin_without_membership(db, org_id, None).await?;
+    for chunk in ids.chunks(2000) {
+        let users: Vec<uuid::Uuid> = chunk.iter().map(|(id, _)| id.0).collect();
+        let emails: Vec<String> = chunk.iter().map(|(_, e)| e.clone()).collect();
+        sqlx::query!(
+            r#"
+            insert into membership (org_id, user_id, role, created_at)
+            select $1, u, case when n % 50 = 0 then 'admin' when n % 7 = 0 then 'viewer' else 'member' end,
+                   now() - make_interval(mins => n::int)
+            from unnest($2::uuid[]) with ordinality as t(u, n)
+            "#,
+            org_id.0,
+            &users,
+        )
+        .execute(tx.conn())
+        .await?;
+        sqlx::query!(
+            r#"
+            insert into audit_event (org_id, audit_event_id, action, target_type, target_id, target_label, details)
+            select $1, gen_random_uuid(), 'member.added', 'user', u::text, e, '{"source": "seed_big_org"}'::jsonb
+            from unnest($2::uuid[], $3::text[]) as t(u, e)
+            "#,
+            org_id.0,
+            &users,
+            &emails,
+        )
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(org_id)
+}
+
+const FIRST: &[&str] = &[
+    "Ada", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "Kemal",
+    "Lena", "Mateo", "Noor", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor",
+    "Wen", "Xavier", "Yara", "Zoltan",
+];
+const LAST: &[&str] = &[
+    "Abara",
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Hansen",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quispe",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
+];

@@ -178,6 +178,35 @@ pub fn reset_password(to: &str, name: &str, link: String, minutes: i64) -> Mail 
     .render(to, "Reset your Trellis password".into())
 }
 
+/// An invitation to join an organization.
+pub fn invitation(
+    to: &str,
+    org_name: &str,
+    inviter: &str,
+    role: crate::roles::Role,
+    link: String,
+    days: i64,
+) -> Mail {
+    let article = if role == crate::roles::Role::Admin || role == crate::roles::Role::Owner {
+        "an"
+    } else {
+        "a"
+    };
+    Message {
+        heading: format!("Join {org_name} on Trellis"),
+        paragraphs: vec![
+            format!(
+                "{inviter} invited you to join {org_name} as {article} {}.",
+                role.label().to_lowercase()
+            ),
+            format!("The invitation works once, for {days} days."),
+        ],
+        action: Some(("Accept the invitation", link)),
+        footer: "If you did not expect this invitation, you can ignore this message.".into(),
+    }
+    .render(to, format!("{inviter} invited you to {org_name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

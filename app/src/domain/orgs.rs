@@ -108,3 +108,130 @@ pub async fn add_member(
     )
     .await
 }
+
+/// Why an organization setting was not changed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SettingsRefused {
+    SlugTaken,
+    NameMismatch,
+}
+
+async fn current(tx: &mut OrgTx) -> Result<(String, String), sqlx::Error> {
+    let row = sqlx::query!(
+        "select name, slug from organization where org_id = $1 for update",
+        tx.org_id().0
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    Ok((row.name, row.slug))
+}
+
+/// Renames the organization. Returns whether the name changed.
+pub async fn rename(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    name: &OrgName,
+) -> Result<bool, sqlx::Error> {
+    let (old, _) = current(tx).await?;
+    if old == name.as_str() {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "update organization set name = $2 where org_id = $1",
+        tx.org_id().0,
+        name.as_str()
+    )
+    .execute(tx.conn())
+    .await?;
+    let org_id = tx.org_id();
+    audit::record(
+        tx,
+        meta,
+        Event::new(AuditAction::OrgRenamed)
+            .target(Target::organization(org_id, name.as_str()))
+            .details(serde_json::json!({ "from": old, "to": name.as_str() })),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Moves the organization to a new URL name. The old one keeps answering
+/// with a page that points to the new login link.
+pub async fn change_slug(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    slug: &OrgSlug,
+) -> Result<Result<bool, SettingsRefused>, sqlx::Error> {
+    let (name, old) = current(tx).await?;
+    if old == slug.as_str() {
+        return Ok(Ok(false));
+    }
+    let org_id = tx.org_id();
+    let moved = sqlx::query!(
+        "update organization set slug = $2 where org_id = $1",
+        org_id.0,
+        slug.as_str()
+    )
+    .execute(tx.conn())
+    .await;
+    match moved {
+        Ok(_) => {}
+        Err(e) if violated_constraint(&e) == Some("organization_slug_key") => {
+            return Ok(Err(SettingsRefused::SlugTaken));
+        }
+        Err(e) => return Err(e),
+    }
+    // Taking back an old name drops its pointer; the name just left gets one.
+    sqlx::query!(
+        "delete from org_slug_redirect where org_id = $1 and old_slug = $2",
+        org_id.0,
+        slug.as_str()
+    )
+    .execute(tx.conn())
+    .await?;
+    sqlx::query!(
+        "insert into org_slug_redirect (org_id, old_slug) values ($1, $2)
+         on conflict (org_id, old_slug) do update set created_at = now()",
+        org_id.0,
+        old
+    )
+    .execute(tx.conn())
+    .await?;
+    audit::record(
+        tx,
+        meta,
+        Event::new(AuditAction::OrgSlugChanged)
+            .target(Target::organization(org_id, &name))
+            .details(serde_json::json!({ "from": old, "to": slug.as_str() })),
+    )
+    .await?;
+    Ok(Ok(true))
+}
+
+/// Deletes the organization and everything it owns (memberships,
+/// invitations, SSO settings, its audit log), once `typed_name` matches its
+/// name exactly. The deletion cannot be recorded in the organization's own
+/// audit log, which goes with it; it is logged by the server instead.
+pub async fn delete(
+    tx: &mut OrgTx,
+    typed_name: &str,
+) -> Result<Result<String, SettingsRefused>, sqlx::Error> {
+    let (name, slug) = current(tx).await?;
+    if typed_name.trim() != name {
+        return Ok(Err(SettingsRefused::NameMismatch));
+    }
+    let org_id = tx.org_id();
+    // Announces the deletion to the audit log's append-only trigger.
+    sqlx::query!(
+        r#"select set_config('app.deleting_org_id', $1, true) as "done!""#,
+        org_id.to_string()
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    sqlx::query!("delete from organization where org_id = $1", org_id.0)
+        .execute(tx.conn())
+        .await?;
+    let actor = tx.actor().map(|a| a.email.clone()).unwrap_or_default();
+    tracing::info!(org_id = %org_id, org_slug = %slug, org_name = %name, actor = %actor, "organization deleted");
+    Ok(Ok(name))
+}

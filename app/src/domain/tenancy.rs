@@ -346,6 +346,8 @@ pub mod lookup {
         pub invited_by_user_id: Option<UserId>,
         pub org_slug: String,
         pub org_name: String,
+        pub inviter_name: Option<String>,
+        pub inviter_email: Option<String>,
     }
 
     pub async fn invitation_by_token_hash(
@@ -356,7 +358,8 @@ pub mod lookup {
             r#"
             select org_id as "org_id!", invitation_id as "invitation_id!", email as "email!",
                    role as "role!", expires_at as "expires_at!", accepted_at, revoked_at,
-                   invited_by_user_id, org_slug as "org_slug!", org_name as "org_name!"
+                   invited_by_user_id, org_slug as "org_slug!", org_name as "org_name!",
+                   inviter_name, inviter_email
             from lookup.invitation_by_token_hash($1)
             "#,
             token_hash
@@ -374,6 +377,26 @@ pub mod lookup {
             invited_by_user_id: r.invited_by_user_id.map(UserId),
             org_slug: r.org_slug,
             org_name: r.org_name,
+            inviter_name: r.inviter_name,
+            inviter_email: r.inviter_email,
+        }))
+    }
+
+    /// The organization that used to be at `slug`, for a moved login link.
+    pub async fn org_by_previous_slug(
+        db: &Db,
+        slug: &str,
+    ) -> Result<Option<OrgSummary>, sqlx::Error> {
+        let row = sqlx::query!(
+            r#"select org_id as "org_id!", slug as "slug!", name as "name!" from lookup.org_by_previous_slug($1)"#,
+            slug
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        Ok(row.map(|r| OrgSummary {
+            org_id: OrgId(r.org_id),
+            slug: r.slug,
+            name: r.name,
         }))
     }
 

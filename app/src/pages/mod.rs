@@ -1,10 +1,13 @@
 //! One module per screen.
 
 pub mod home;
+pub mod invitation;
 pub mod mailbox;
+pub mod members;
 pub mod not_found;
 pub mod org_home;
 pub mod orgs;
 pub mod password;
+pub mod settings;
 pub mod sign_in;
 pub mod signup;

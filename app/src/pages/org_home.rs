@@ -1,9 +1,15 @@
 //! An organization's home page.
 
-use crate::{api::session::get_org_home, components::layout::MessagePage, error::AppError};
-use leptos::{either::EitherOf3, prelude::*};
+use crate::{
+    api::{members::LeaveOrg, session::get_org_home},
+    components::{
+        form::{FormAlert, FormErrors, action_error},
+        page::{Confirm, ConfirmButtons, org_page},
+    },
+};
+use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
-use leptos_router::{components::Redirect, hooks::use_params_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn OrgHomePage() -> impl IntoView {
@@ -13,41 +19,25 @@ pub fn OrgHomePage() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                match home.await {
-                    Ok(home) => {
-                        EitherOf3::A(
-                            view! {
-                                <Title text=home.org_name.clone() />
-                                <div class="mx-auto max-w-6xl px-4 py-10 sm:px-6">
-                                    <h1 class="text-2xl font-bold tracking-tight text-slate-900">{home.org_name.clone()}</h1>
-                                    <p class="mt-1 text-sm text-slate-600">
-                                        {format!("You are signed in as {} with {}.", home.role.label().to_lowercase(), home.signed_in_with)}
-                                    </p>
-                                    <div class="mt-8 grid gap-4 sm:grid-cols-3">
-                                        <Stat label="Members" value=home.member_count.to_string() />
-                                        <Stat label="Your role" value=home.role.label().to_string() />
-                                        <Stat label="Signed in with" value=home.signed_in_with.clone() />
-                                    </div>
-                                </div>
-                            },
-                        )
+                let slug = slug();
+                org_page(home.await, &slug, "the organization's home page", |home| {
+                    view! {
+                        <Title text=home.org_name.clone() />
+                        <div class="mx-auto max-w-6xl px-4 py-10 sm:px-6">
+                            <h1 class="text-2xl font-bold tracking-tight text-slate-900">{home.org_name.clone()}</h1>
+                            <p class="mt-1 text-sm text-slate-600">
+                                {format!("You are signed in as {} with {}.", home.role.label().to_lowercase(), home.signed_in_with)}
+                            </p>
+                            <div class="mt-8 grid gap-4 sm:grid-cols-3">
+                                <Stat label="Members" value=home.member_count.to_string() />
+                                <Stat label="Your role" value=home.role.label().to_string() />
+                                <Stat label="Signed in with" value=home.signed_in_with.clone() />
+                            </div>
+                            <Leave slug=slug.clone() org_name=home.org_name.clone() />
+                        </div>
                     }
-                    Err(AppError::Unauthenticated) => {
-                        EitherOf3::B(view! { <Redirect path=format!("/o/{}/login", slug()) /> })
-                    }
-                    Err(error) => {
-                        EitherOf3::C(
-                            view! {
-                                <MessagePage
-                                    title="This page could not be loaded"
-                                    message=error.to_string()
-                                    action_label="Try again"
-                                    action_href=format!("/o/{}", slug())
-                                />
-                            },
-                        )
-                    }
-                }
+                    .into_any()
+                })
             })}
         </Suspense>
     }
@@ -60,5 +50,41 @@ fn Stat(label: &'static str, value: String) -> impl IntoView {
             <p class="text-sm text-slate-500">{label}</p>
             <p class="mt-1 text-xl font-semibold text-slate-900">{value}</p>
         </div>
+    }
+}
+
+/// Leaving the organization, behind a confirmation step.
+#[component]
+fn Leave(slug: String, org_name: String) -> impl IntoView {
+    let query = use_query_map();
+    let leave = ServerAction::<LeaveOrg>::new();
+    let errors = FormErrors::new(action_error(leave), &[]);
+    let confirming = move || query.read().get("leave").is_some() || errors.form().get().is_some();
+    let ask = format!("/o/{slug}?leave=1");
+    let title = format!("Leave {org_name}?");
+    let cancel = format!("/o/{slug}");
+    view! {
+        <section class="mt-12 border-t border-slate-200 pt-6">
+            {move || {
+                if !confirming() {
+                    return Either::Left(view! {
+                        <a href=ask.clone() class="text-sm font-medium text-slate-500 hover:text-red-600">
+                            "Leave this organization…"
+                        </a>
+                    });
+                }
+                // The form's children are built once, so they get their own copies.
+                let (slug, cancel) = (slug.clone(), cancel.clone());
+                Either::Right(view! {
+                    <Confirm title=title.clone() message="You lose access at once. To come back you need a new invitation.">
+                        <FormAlert message=errors.form() />
+                        <ActionForm action=leave attr:class="mt-3">
+                            <input type="hidden" name="slug" value=slug />
+                            <ConfirmButtons label="Leave organization" cancel />
+                        </ActionForm>
+                    </Confirm>
+                })
+            }}
+        </section>
     }
 }

@@ -59,7 +59,23 @@ pub fn OrgLoginPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match info.await {
                     Ok(OrgLogin { signed_in_here: true, slug, .. }) => {
-                        EitherOf3::A(view! { <Redirect path=format!("/o/{slug}") /> })
+                        EitherOf3::A(view! { <Redirect path=format!("/o/{slug}") /> }.into_any())
+                    }
+                    Ok(OrgLogin { moved_to: Some(new_slug), name, .. }) => {
+                        EitherOf3::A(
+                            view! {
+                                <Title text=format!("{name} has moved") />
+                                <MessagePage
+                                    title=format!("{name} has a new address")
+                                    message=format!(
+                                        "This sign-in link is out of date. {name} now signs in at /o/{new_slug}/login — update your bookmark.",
+                                    )
+                                    action_label=format!("Go to the new sign-in page")
+                                    action_href=format!("/o/{new_slug}/login")
+                                />
+                            }
+                                .into_any(),
+                        )
                     }
                     Ok(org) => EitherOf3::B(view! { <OrgSignIn org email /> }),
                     Err(AppError::NotFound) => {
@@ -158,6 +174,15 @@ fn QueryNotices() -> impl IntoView {
         <Show when=move || has("verified")>
             <Notice>"Your email address is confirmed. Sign in to continue."</Notice>
         </Show>
+        <Show when=move || has("left")>
+            <Notice>"You have left the organization."</Notice>
+        </Show>
+        {move || {
+            query
+                .read()
+                .get("deleted")
+                .map(|name| view! { <Notice>{format!("{name} and all its data have been deleted.")}</Notice> })
+        }}
     }
 }
 

@@ -36,6 +36,7 @@ pub async fn two_orgs(superuser: &PgPool) -> TwoOrgs {
         "insert into sso_domain (org_id, sso_domain_id, domain, verification_token, verified_at) values
             ($1, gen_random_uuid(), 'a.test', 'tok-a', now()),
             ($2, gen_random_uuid(), 'b.test', 'tok-b', null)",
+        "insert into org_slug_redirect (org_id, old_slug) values ($1, 'old-a'), ($2, 'old-b')",
         "insert into audit_event (org_id, audit_event_id, action) values
             ($1, gen_random_uuid(), 'org.created'), ($2, gen_random_uuid(), 'org.created')",
     ];

@@ -26,6 +26,8 @@ pub struct TestDb {
     pub owner: PgPool,
     /// `app_runtime`: what the server's pool logs in as.
     pub runtime: PgPool,
+    /// How to connect as `app_runtime` (an in-process server opens its own pool).
+    pub runtime_options: PgConnectOptions,
 }
 
 impl TestDb {
@@ -65,9 +67,10 @@ impl TestDb {
             .await
             .expect("migrations apply as app_owner");
 
+        let runtime_options = connect.username("app_runtime");
         let runtime = PgPoolOptions::new()
             .max_connections(max)
-            .connect_with(connect.username("app_runtime"))
+            .connect_with(runtime_options.clone())
             .await
             .expect("connect as app_runtime");
 
@@ -75,6 +78,7 @@ impl TestDb {
             superuser,
             owner,
             runtime,
+            runtime_options,
         }
     }
 

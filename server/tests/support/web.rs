@@ -35,10 +35,15 @@ impl Default for AppOptions {
     }
 }
 
+/// The app, served on 127.0.0.1 by its own multi-threaded runtime on its
+/// own thread, with its own pool — as in production, and independent of the
+/// test's single-threaded runtime. Dropping it stops the server.
 pub struct TestApp {
     pub base: String,
-    pub db: Db,
-    _shutdown: tokio::sync::watch::Sender<bool>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Ends with how many pooled connections were still checked out when
+    /// the server stopped (a leak if not zero).
+    thread: Option<std::thread::JoinHandle<u32>>,
 }
 
 impl TestApp {
@@ -59,68 +64,136 @@ impl TestApp {
     }
 
     pub async fn spawn_with(test_db: &TestDb, options: AppOptions) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        let db = test_db.db();
-        let state = AppState {
-            db: db.clone(),
-            settings: Arc::new(Settings {
-                environment: Environment::Test,
-                public_base_url: base.clone(),
-                session: options.session,
-                rate_limits: options.rate_limits,
-            }),
-            leptos_options: LeptosOptions::builder()
-                .output_name("trellis")
-                .site_root("target/site")
-                .site_pkg_dir("pkg")
-                .env(Env::PROD)
-                .site_addr(addr)
-                .build(),
-        };
-        let router = build_router(
-            state,
-            PostgresStore::new(db.pool().clone()),
-            RouterOptions {
-                // Tests play different clients through X-Forwarded-For.
-                trusted_proxy_hops: 1,
-                idle_timeout: options.session.idle,
-            },
-        );
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
+        let connect = test_db.runtime_options.clone();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<String>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let leaked = runtime.block_on(serve(connect, options, ready_tx, stopped));
+            runtime.shutdown_timeout(Duration::from_secs(2));
+            leaked
         });
-        let (shutdown, receiver) = tokio::sync::watch::channel(false);
-        if let Some(url) = options.smtp_url {
-            let worker = MailWorker::new(
-                db.clone(),
-                Some(&url),
-                "Trellis <no-reply@trellis.test>",
-                Schedule {
-                    poll: Duration::from_millis(50),
-                    retry_base: Duration::from_millis(200),
-                    retry_cap: Duration::from_secs(1),
-                },
-            )
-            .unwrap();
-            tokio::spawn(worker.run(receiver));
-        }
+        let base = ready_rx.await.expect("the test server starts");
         Self {
             base,
-            db,
-            _shutdown: shutdown,
+            stop: Some(stop),
+            thread: Some(thread),
         }
     }
 
     /// A fresh browser with no cookies.
     pub fn browser(&self) -> Browser {
         Browser::new(&self.base)
+    }
+}
+
+async fn serve(
+    connect: sqlx::postgres::PgConnectOptions,
+    options: AppOptions,
+    ready: tokio::sync::oneshot::Sender<String>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) -> u32 {
+    // The server's warnings land in the test's captured output (shown when
+    // it fails); RUST_LOG=… shows more.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(5)
+        // Pool exhaustion shows up as an error well within the client's timeout.
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(connect)
+        .await
+        .expect("the server connects as app_runtime");
+    let db = Db::new(pool.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let state = AppState {
+        db: db.clone(),
+        settings: Arc::new(Settings {
+            environment: Environment::Test,
+            public_base_url: base.clone(),
+            session: options.session,
+            rate_limits: options.rate_limits,
+            invitation_ttl: app::domain::invitations::DEFAULT_TTL,
+        }),
+        leptos_options: LeptosOptions::builder()
+            .output_name("trellis")
+            .site_root("target/site")
+            .site_pkg_dir("pkg")
+            .env(Env::PROD)
+            .site_addr(addr)
+            .build(),
+    };
+    let router = build_router(
+        state,
+        PostgresStore::new(pool.clone()),
+        RouterOptions {
+            // Tests play different clients through X-Forwarded-For.
+            trusted_proxy_hops: 1,
+            idle_timeout: options.session.idle,
+        },
+    );
+    let (shutdown, receiver) = tokio::sync::watch::channel(false);
+    if let Some(url) = options.smtp_url {
+        let worker = MailWorker::new(
+            db,
+            Some(&url),
+            "Trellis <no-reply@trellis.test>",
+            Schedule {
+                poll: Duration::from_millis(50),
+                retry_base: Duration::from_millis(200),
+                retry_cap: Duration::from_secs(1),
+            },
+        )
+        .unwrap();
+        tokio::spawn(worker.run(receiver));
+    }
+    let _ = ready.send(base);
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    );
+    tokio::select! {
+        result = server => result.unwrap(),
+        _ = stopped => {}
+    }
+    let _ = shutdown.send(true);
+    // Every request has finished: every connection must be back in the pool.
+    let mut checked_out = pool.size() - pool.num_idle() as u32;
+    for _ in 0..40 {
+        if checked_out == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        checked_out = pool.size() - pool.num_idle() as u32;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), pool.close()).await;
+    checked_out
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let leaked = thread.join().unwrap_or(0);
+            if leaked > 0 && !std::thread::panicking() {
+                panic!(
+                    "{leaked} pooled connection(s) were never returned: a request leaked a connection"
+                );
+            }
+        }
     }
 }
 
@@ -141,6 +214,8 @@ impl Browser {
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
+            // A request that never answers fails the test instead of hanging it.
+            .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
         Self {

@@ -1,0 +1,292 @@
+//! Server functions of the members page: the list, pending invitations,
+//! inviting, resending and revoking, role changes, removals, leaving.
+
+use crate::{error::AppError, roles::Role};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use {
+    super::context::{ctx, member_of, session_error, url_encode, when, with_status},
+    crate::{
+        domain::{invitations, members, session},
+        ids::{InvitationId, UserId},
+        roles::Permission,
+    },
+    leptos_axum::redirect,
+};
+
+/// A member as the list shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub joined: String,
+    pub last_sign_in: Option<String>,
+}
+
+/// A pending invitation as the list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub invitation_id: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: Option<String>,
+    pub expires: String,
+    pub expired: bool,
+}
+
+/// Everything the members page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub org_name: String,
+    pub total: i64,
+    pub members: Vec<MemberView>,
+    /// Cursor of the next page, if there is one.
+    pub next: Option<String>,
+    pub invitations: Vec<InvitationView>,
+    pub viewer_id: String,
+    pub viewer_role: Role,
+    /// How many days a new invitation link works.
+    pub invitation_days: i64,
+}
+
+#[server(prefix = "/api", endpoint = "members/list")]
+pub async fn get_members(
+    slug: String,
+    q: Option<String>,
+    after: Option<String>,
+) -> Result<MembersPage, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, current) = member_of(&ctx, &slug, Permission::ViewMembers).await?;
+            let role = tx.actor().expect("member").role;
+            let cursor = match after.as_deref().filter(|s| !s.is_empty()) {
+                Some(raw) => Some(members::Cursor::decode(raw).ok_or_else(|| {
+                    AppError::field(
+                        "after",
+                        "That page link is broken. Start from the first page.",
+                    )
+                })?),
+                None => None,
+            };
+            let q = q.filter(|s| s.chars().count() <= 100);
+            let (rows, next) = members::list(&mut tx, q.as_deref(), cursor).await?;
+            let total = members::count(&mut tx).await?;
+            let pending = invitations::pending(&mut tx).await?;
+            let org_name = sqlx::query_scalar!(
+                "select name from organization where org_id = $1",
+                tx.org_id().0
+            )
+            .fetch_one(tx.conn())
+            .await?;
+            tx.commit().await?;
+            let now = time::OffsetDateTime::now_utc();
+            Ok(MembersPage {
+                org_name,
+                total,
+                members: rows
+                    .into_iter()
+                    .map(|m| MemberView {
+                        user_id: m.user_id.to_string(),
+                        name: m.display_name,
+                        email: m.email,
+                        role: m.role,
+                        joined: when(m.joined_at),
+                        last_sign_in: m.last_sign_in_at.map(when),
+                    })
+                    .collect(),
+                next: next.map(|c| c.encode()),
+                invitations: pending
+                    .into_iter()
+                    .map(|i| InvitationView {
+                        invitation_id: i.invitation_id.to_string(),
+                        email: i.email,
+                        role: i.role,
+                        invited_by: i.invited_by,
+                        expires: i.expires_at.date().to_string(),
+                        expired: i.expires_at <= now,
+                    })
+                    .collect(),
+                viewer_id: current.user_id.to_string(),
+                viewer_role: role,
+                invitation_days: ctx.state.settings.invitation_ttl.whole_days(),
+            })
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn parse_user(user_id: &str) -> Result<UserId, AppError> {
+    user_id.trim().parse().map_err(|_| AppError::NotFound)
+}
+
+#[cfg(feature = "ssr")]
+fn parse_invitation(invitation_id: &str) -> Result<InvitationId, AppError> {
+    invitation_id.trim().parse().map_err(|_| AppError::NotFound)
+}
+
+#[cfg(feature = "ssr")]
+fn notice(slug: &str, code: &str, who: &str) -> String {
+    format!("/o/{slug}/members?notice={code}&who={}", url_encode(who))
+}
+
+/// Changes a member's role.
+#[server(prefix = "/api", endpoint = "members/change_role")]
+pub async fn change_role(slug: String, user_id: String, role: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageMembers).await?;
+            let target = parse_user(&user_id)?;
+            let role = Role::parse(&role).map_err(|m| AppError::field("role", m))?;
+            members::change_role(&mut tx, &ctx.meta, target, role)
+                .await?
+                .map_err(|r| r.into_error())?;
+            let email =
+                sqlx::query_scalar!("select email from app_user where user_id = $1", target.0)
+                    .fetch_one(tx.conn())
+                    .await?;
+            tx.commit().await?;
+            redirect(&notice(&slug, "role_changed", &email));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Removes a member; their next request signs them out.
+#[server(prefix = "/api", endpoint = "members/remove")]
+pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageMembers).await?;
+            let target = parse_user(&user_id)?;
+            let email =
+                sqlx::query_scalar!("select email from app_user where user_id = $1", target.0)
+                    .fetch_optional(tx.conn())
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+            members::remove(&mut tx, &ctx.meta, target)
+                .await?
+                .map_err(|r| r.into_error())?;
+            tx.commit().await?;
+            redirect(&notice(&slug, "removed", &email));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The caller leaves the organization; their session there ends.
+#[server(prefix = "/api", endpoint = "members/leave")]
+pub async fn leave_org(slug: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, _) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
+            members::leave(&mut tx, &ctx.meta)
+                .await?
+                .map_err(|r| r.into_error())?;
+            tx.commit().await?;
+            session::end(&ctx.session).await.map_err(session_error)?;
+            redirect("/login?left=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Invites one or several addresses (one per line, or separated by commas).
+#[server(prefix = "/api", endpoint = "members/invite")]
+pub async fn invite_members(slug: String, emails: String, role: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, _) = member_of(&ctx, &slug, Permission::InviteMembers).await?;
+            let keep = [("emails", emails.as_str()), ("role", role.as_str())];
+            let parsed = invitations::parse_emails(&emails);
+            let role_ok = Role::parse(&role);
+            let (addresses, role) = match (parsed, role_ok) {
+                (Ok(addresses), Ok(role)) => (addresses, role),
+                (parsed, role) => {
+                    let mut v = crate::error::Validator::new();
+                    if let Err(problems) = parsed {
+                        for problem in problems {
+                            v.add("emails", problem);
+                        }
+                    }
+                    if let Err(problem) = role {
+                        v.add("role", problem);
+                    }
+                    return v.finish().map_err(|e| e.keeping(&keep));
+                }
+            };
+            let count = invitations::invite(
+                &mut tx,
+                &ctx.meta,
+                ctx.base_url(),
+                &addresses,
+                role,
+                ctx.state.settings.invitation_ttl,
+            )
+            .await
+            .map_err(|e| e.keeping(&keep))?;
+            tx.commit().await?;
+            let who = if count == 1 {
+                addresses[0].as_str().to_string()
+            } else {
+                format!("{count} people")
+            };
+            redirect(&notice(&slug, "invited", &who));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Sends an invitation again, with a new link; the old one stops working.
+#[server(prefix = "/api", endpoint = "members/resend_invitation")]
+pub async fn resend_invitation(slug: String, invitation_id: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, _) = member_of(&ctx, &slug, Permission::InviteMembers).await?;
+            let id = parse_invitation(&invitation_id)?;
+            let email = invitations::resend(
+                &mut tx,
+                &ctx.meta,
+                ctx.base_url(),
+                id,
+                ctx.state.settings.invitation_ttl,
+            )
+            .await?;
+            tx.commit().await?;
+            redirect(&notice(&slug, "resent", &email));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Withdraws an invitation; its link stops working.
+#[server(prefix = "/api", endpoint = "members/revoke_invitation")]
+pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let (mut tx, _) = member_of(&ctx, &slug, Permission::InviteMembers).await?;
+            let id = parse_invitation(&invitation_id)?;
+            let email = invitations::revoke(&mut tx, &ctx.meta, id).await?;
+            tx.commit().await?;
+            redirect(&notice(&slug, "revoked", &email));
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,428 @@
+//! The member list and the changes admins make to it: roles, removals, and
+//! members leaving. Every change locks the organization row first, so
+//! changes to one organization's memberships happen one at a time, and the
+//! rules (only owners touch the owner role, nobody changes their own role,
+//! an owner always remains) are checked against what is committed.
+
+use super::{
+    audit::{self, Event, Target},
+    request::RequestMeta,
+    tenancy::OrgTx,
+};
+use crate::{
+    audit::AuditAction,
+    ids::UserId,
+    roles::{Permission, Role},
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One row of the member list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: OffsetDateTime,
+    pub last_sign_in_at: Option<OffsetDateTime>,
+}
+
+/// Where the next page starts: the last row's (joined, user) pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub joined_at: OffsetDateTime,
+    pub user_id: UserId,
+}
+
+impl Cursor {
+    /// A compact, URL-safe form: `<unix micros>.<uuid>`.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}",
+            self.joined_at.unix_timestamp_nanos() / 1000,
+            self.user_id
+        )
+    }
+
+    pub fn decode(value: &str) -> Option<Self> {
+        let (micros, id) = value.split_once('.')?;
+        let micros: i128 = micros.parse().ok()?;
+        Some(Self {
+            joined_at: OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).ok()?,
+            user_id: UserId(Uuid::parse_str(id).ok()?),
+        })
+    }
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// A page of members, newest first, optionally filtered by a case-insensitive
+/// substring of name or email. Returns the rows and the next page's cursor.
+pub async fn list(
+    tx: &mut OrgTx,
+    search: Option<&str>,
+    after: Option<Cursor>,
+) -> Result<(Vec<Member>, Option<Cursor>), sqlx::Error> {
+    let pattern = match search.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => format!("%{}%", escape_like(s)),
+        None => "%".to_string(),
+    };
+    let org_id = tx.org_id().0;
+    // One query per shape (first page / later page) keeps each plan on the
+    // (org_id, created_at desc, user_id desc) index.
+    let rows = match after {
+        None => {
+            sqlx::query_as!(
+                MemberRow,
+                r#"
+                select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
+                from membership m join app_user u on u.user_id = m.user_id
+                where m.org_id = $1 and (u.display_name ilike $2 or u.email ilike $2)
+                order by m.created_at desc, m.user_id desc
+                limit $3
+                "#,
+                org_id,
+                pattern,
+                PAGE_SIZE + 1,
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+        Some(cursor) => {
+            sqlx::query_as!(
+                MemberRow,
+                r#"
+                select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
+                from membership m join app_user u on u.user_id = m.user_id
+                where m.org_id = $1 and (u.display_name ilike $2 or u.email ilike $2)
+                  and (m.created_at, m.user_id) < ($3, $4)
+                order by m.created_at desc, m.user_id desc
+                limit $5
+                "#,
+                org_id,
+                pattern,
+                cursor.joined_at,
+                cursor.user_id.0,
+                PAGE_SIZE + 1,
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+    };
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    let members: Vec<Member> = rows
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .filter_map(|r| {
+            Some(Member {
+                user_id: UserId(r.user_id),
+                display_name: r.display_name,
+                email: r.email,
+                role: Role::parse(&r.role).ok()?,
+                joined_at: r.created_at,
+                last_sign_in_at: r.last_sign_in_at,
+            })
+        })
+        .collect();
+    let next = has_more
+        .then(|| {
+            members.last().map(|m| Cursor {
+                joined_at: m.joined_at,
+                user_id: m.user_id,
+            })
+        })
+        .flatten();
+    Ok((members, next))
+}
+
+struct MemberRow {
+    user_id: Uuid,
+    display_name: String,
+    email: String,
+    role: String,
+    created_at: OffsetDateTime,
+    last_sign_in_at: Option<OffsetDateTime>,
+}
+
+/// How many members the organization has.
+pub async fn count(tx: &mut OrgTx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from membership where org_id = $1"#,
+        tx.org_id().0
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Why a membership change was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChangeRefused {
+    /// The actor's role does not allow it; the message says what would.
+    NotAllowed(&'static str),
+    NotFound,
+    OwnRole,
+    LastOwner,
+}
+
+impl ChangeRefused {
+    pub fn into_error(self) -> crate::error::AppError {
+        use crate::error::AppError;
+        match self {
+            ChangeRefused::NotAllowed(why) => AppError::Conflict(why.to_string()),
+            ChangeRefused::NotFound => AppError::NotFound,
+            ChangeRefused::OwnRole => AppError::Conflict(
+                "You cannot change your own role. Ask another owner or admin.".into(),
+            ),
+            ChangeRefused::LastOwner => AppError::Conflict(
+                "An organization needs at least one owner. Make someone else an owner first."
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// Serializes membership changes in this organization and returns the
+/// actor's role as committed right now.
+async fn lock_and_read_actor_role(tx: &mut OrgTx) -> Result<Option<Role>, sqlx::Error> {
+    let org_id = tx.org_id().0;
+    sqlx::query!(
+        "select org_id from organization where org_id = $1 for update",
+        org_id
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    let actor = tx.actor().map(|a| a.user_id).expect("member transaction");
+    let role = sqlx::query_scalar!(
+        "select role from membership where org_id = $1 and user_id = $2",
+        org_id,
+        actor.0
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(role.and_then(|r| Role::parse(&r).ok()))
+}
+
+async fn owner_count(tx: &mut OrgTx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from membership where org_id = $1 and role = 'owner'"#,
+        tx.org_id().0
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
+async fn target(tx: &mut OrgTx, user_id: UserId) -> Result<Option<(Role, String)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "select m.role, u.email from membership m join app_user u on u.user_id = m.user_id
+         where m.org_id = $1 and m.user_id = $2 for update of m",
+        tx.org_id().0,
+        user_id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.and_then(|r| Some((Role::parse(&r.role).ok()?, r.email))))
+}
+
+/// What a change to someone else's membership starts from.
+struct Change {
+    actor_role: Role,
+    current: Role,
+    email: String,
+}
+
+/// The checks every change to another member starts with: serialize, the
+/// actor may manage members, the target is someone else and is a member.
+async fn begin_change(
+    tx: &mut OrgTx,
+    user_id: UserId,
+    not_allowed: &'static str,
+    on_self: ChangeRefused,
+) -> Result<Result<Change, ChangeRefused>, sqlx::Error> {
+    let Some(actor_role) = lock_and_read_actor_role(tx).await? else {
+        return Ok(Err(ChangeRefused::NotAllowed(
+            "You are no longer a member of this organization.",
+        )));
+    };
+    if !actor_role.can(Permission::ManageMembers) {
+        return Ok(Err(ChangeRefused::NotAllowed(not_allowed)));
+    }
+    if tx.actor().is_some_and(|a| a.user_id == user_id) {
+        return Ok(Err(on_self));
+    }
+    Ok(match target(tx, user_id).await? {
+        Some((current, email)) => Ok(Change {
+            actor_role,
+            current,
+            email,
+        }),
+        None => Err(ChangeRefused::NotFound),
+    })
+}
+
+/// Gives `user_id` the role `new_role`. Returns whether anything changed.
+pub async fn change_role(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    user_id: UserId,
+    new_role: Role,
+) -> Result<Result<bool, ChangeRefused>, sqlx::Error> {
+    let change = match begin_change(
+        tx,
+        user_id,
+        "Only owners and admins can change roles.",
+        ChangeRefused::OwnRole,
+    )
+    .await?
+    {
+        Ok(change) => change,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let Change {
+        actor_role,
+        current,
+        email,
+    } = change;
+    if current == new_role {
+        return Ok(Ok(false));
+    }
+    if (current == Role::Owner || new_role == Role::Owner)
+        && !actor_role.can(Permission::ManageOwners)
+    {
+        return Ok(Err(ChangeRefused::NotAllowed(
+            "Only an owner can grant or take away the owner role.",
+        )));
+    }
+    if current == Role::Owner && owner_count(tx).await? <= 1 {
+        return Ok(Err(ChangeRefused::LastOwner));
+    }
+    sqlx::query!(
+        "update membership set role = $3 where org_id = $1 and user_id = $2",
+        tx.org_id().0,
+        user_id.0,
+        new_role.as_str()
+    )
+    .execute(tx.conn())
+    .await?;
+    audit::record(
+        tx,
+        meta,
+        Event::new(AuditAction::RoleChanged)
+            .target(Target::user(user_id, &email))
+            .details(serde_json::json!({ "email": email, "from": current.as_str(), "to": new_role.as_str() })),
+    )
+    .await?;
+    Ok(Ok(true))
+}
+
+/// Removes `user_id` from the organization. Their next request finds no
+/// membership and their session ends.
+pub async fn remove(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    user_id: UserId,
+) -> Result<Result<(), ChangeRefused>, sqlx::Error> {
+    let on_self =
+        ChangeRefused::NotAllowed("To leave the organization yourself, use “Leave organization”.");
+    let change = match begin_change(
+        tx,
+        user_id,
+        "Only owners and admins can remove members.",
+        on_self,
+    )
+    .await?
+    {
+        Ok(change) => change,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let Change {
+        actor_role,
+        current,
+        email,
+    } = change;
+    if current == Role::Owner && !actor_role.can(Permission::ManageOwners) {
+        return Ok(Err(ChangeRefused::NotAllowed(
+            "Only an owner can remove an owner.",
+        )));
+    }
+    if current == Role::Owner && owner_count(tx).await? <= 1 {
+        return Ok(Err(ChangeRefused::LastOwner));
+    }
+    sqlx::query!(
+        "delete from membership where org_id = $1 and user_id = $2",
+        tx.org_id().0,
+        user_id.0
+    )
+    .execute(tx.conn())
+    .await?;
+    audit::record(
+        tx,
+        meta,
+        Event::new(AuditAction::MemberRemoved)
+            .target(Target::user(user_id, &email))
+            .details(serde_json::json!({ "email": email, "role": current.as_str() })),
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+/// The actor leaves the organization (unless they are its last owner).
+pub async fn leave(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+) -> Result<Result<(), ChangeRefused>, sqlx::Error> {
+    let Some(role) = lock_and_read_actor_role(tx).await? else {
+        return Ok(Err(ChangeRefused::NotFound));
+    };
+    if role == Role::Owner && owner_count(tx).await? <= 1 {
+        return Ok(Err(ChangeRefused::NotAllowed(
+            "You are the only owner. Make someone else an owner first, or delete the organization.",
+        )));
+    }
+    let actor = tx.actor().cloned().expect("member transaction");
+    sqlx::query!(
+        "delete from membership where org_id = $1 and user_id = $2",
+        tx.org_id().0,
+        actor.user_id.0
+    )
+    .execute(tx.conn())
+    .await?;
+    audit::record(
+        tx,
+        meta,
+        Event::new(AuditAction::MemberLeft)
+            .target(Target::user(actor.user_id, &actor.email))
+            .details(serde_json::json!({ "email": actor.email, "role": role.as_str() })),
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = Cursor {
+            joined_at: OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000)
+                .unwrap(),
+            user_id: UserId(Uuid::now_v7()),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for bad in ["", "x", "1.2", "abc.00000000-0000-0000-0000-000000000000"] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn search_wildcards_are_literal() {
+        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
+}

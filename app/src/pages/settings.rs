@@ -1,0 +1,136 @@
+//! Organization settings (owners): name, URL name, deletion.
+
+use crate::{
+    api::settings::{ChangeOrgSlug, DeleteOrg, OrgSettings, RenameOrg, get_org_settings},
+    components::{
+        form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
+        page::{PageHeader, org_page},
+    },
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let rename = ServerAction::<RenameOrg>::new();
+    let change_slug = ServerAction::<ChangeOrgSlug>::new();
+    let delete = ServerAction::<DeleteOrg>::new();
+    let data = Resource::new(
+        move || (slug(), rename.version().get()),
+        |(slug, _)| get_org_settings(slug),
+    );
+    view! {
+        <Title text="Settings" />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                org_page(data.await, &slug(), "the organization settings", |settings| {
+                    view! { <Settings settings rename change_slug delete /> }.into_any()
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Settings(
+    settings: OrgSettings,
+    rename: ServerAction<RenameOrg>,
+    change_slug: ServerAction<ChangeOrgSlug>,
+    delete: ServerAction<DeleteOrg>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let rename_errors = FormErrors::new(action_error(rename), &["name"]);
+    let slug_errors = FormErrors::new(action_error(change_slug), &["new_slug"]);
+    let delete_errors = FormErrors::new(action_error(delete), &["confirm_name"]);
+    let name = settings.name.clone();
+    let slug = settings.slug.clone();
+    let (slug_rename, slug_move, slug_delete, slug_current) =
+        (slug.clone(), slug.clone(), slug.clone(), slug.clone());
+    let (name_field, name_shown) = (name.clone(), name.clone());
+    let notice = move || {
+        let query = query.read();
+        let message = match query.get("notice").as_deref()? {
+            "renamed" => "The organization has been renamed.".to_string(),
+            "slug_changed" => format!(
+                "The URL name is now “{}”. The old sign-in link /o/{}/login now points people to the new one.",
+                settings.slug,
+                query.get("old").unwrap_or_default()
+            ),
+            "unchanged" => "Nothing changed: that is already the current value.".to_string(),
+            _ => return None,
+        };
+        Some(view! { <Notice>{message}</Notice> })
+    };
+    view! {
+        <div class="mx-auto max-w-3xl px-4 py-8 sm:px-6">
+            <PageHeader title="Settings" subtitle="Only owners can change these." />
+            <div class="mt-6">{notice}</div>
+            <div class="mt-6 space-y-6">
+                <Card title="Name" description="How the organization appears to its members and on its sign-in page.">
+                    <ActionForm action=rename attr:class="space-y-4">
+                        <FormAlert message=rename_errors.form() />
+                        <input type="hidden" name="slug" value=slug_rename />
+                        <Field
+                            label="Organization name"
+                            name="name"
+                            value=rename_errors.kept("name", Signal::derive(move || name_field.clone()))
+                            error=rename_errors.field("name")
+                        />
+                        <div class="flex justify-end"><div class="w-40"><Submit label="Save name" pending=rename.pending() /></div></div>
+                    </ActionForm>
+                </Card>
+                <Card title="URL name" description="Part of every address of the organization, including its sign-in link. The old sign-in link keeps working as a pointer to the new one.">
+                    <ActionForm action=change_slug attr:class="space-y-4">
+                        <FormAlert message=slug_errors.form() />
+                        <input type="hidden" name="slug" value=slug_move />
+                        <Field
+                            label="URL name"
+                            name="new_slug"
+                            value=slug_errors.kept("new_slug", Signal::derive(move || slug_current.clone()))
+                            error=slug_errors.field("new_slug")
+                            hint="Lower-case letters, digits and hyphens."
+                        />
+                        <div class="flex justify-end"><div class="w-40"><Submit label="Change URL name" pending=change_slug.pending() /></div></div>
+                    </ActionForm>
+                </Card>
+                <section class="rounded-2xl border border-red-200 bg-white p-6 shadow-sm" aria-labelledby="delete-title">
+                    <h2 id="delete-title" class="font-semibold text-red-700">"Delete the organization"</h2>
+                    <p class="mt-1 text-sm text-slate-600">
+                        "Deletes every membership, invitation, SSO setting and audit event of "
+                        <strong>{name_shown}</strong>
+                        ". Members' accounts stay; they lose access at once. This cannot be undone."
+                    </p>
+                    <ActionForm action=delete attr:class="mt-4 space-y-4" attr:data-testid="delete-form">
+                        <FormAlert message=delete_errors.form() />
+                        <input type="hidden" name="slug" value=slug_delete />
+                        <Field
+                            label="Type the organization's name to confirm"
+                            name="confirm_name"
+                            error=delete_errors.field("confirm_name")
+                        />
+                        <button
+                            type="submit"
+                            class="rounded-lg bg-red-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-red-500"
+                        >
+                            "Delete this organization"
+                        </button>
+                    </ActionForm>
+                </section>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Card(title: &'static str, description: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <section class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
+            <h2 class="font-semibold text-slate-900">{title}</h2>
+            <p class="mt-1 text-sm text-slate-600">{description}</p>
+            <div class="mt-4">{children()}</div>
+        </section>
+    }
+}

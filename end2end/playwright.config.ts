@@ -9,6 +9,9 @@ const pgHost = process.env.E2E_PG_HOST ?? '127.0.0.1:5432';
 // The real SMTP server the app delivers to, and its HTTP view for the tests.
 export const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 2525);
 export const mailApi = `http://127.0.0.1:${smtpPort + 1}`;
+// The real OpenID provider and DNS server single sign-on is tested against.
+export const providerPort = Number(process.env.E2E_OIDC_PORT ?? 3190);
+export const dnsPort = Number(process.env.E2E_DNS_PORT ?? 3153);
 
 export default defineConfig({
   testDir: './tests',
@@ -51,6 +54,18 @@ export default defineConfig({
       timeout: 30_000,
     },
     {
+      command: `node peers/oidc-provider.mjs --until-killed --port ${providerPort} --redirect-uri ${baseURL}/sso/callback`,
+      url: `http://127.0.0.1:${providerPort}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: `node peers/dns-server.mjs --until-killed --dns-port ${dnsPort} --http-port ${dnsPort + 1}`,
+      url: `http://127.0.0.1:${dnsPort + 1}/queries`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
     command: `${process.env.CARGO_TARGET_DIR ?? 'target'}/debug/server`,
     cwd: '..',
     url: `${baseURL}/healthz`,
@@ -70,6 +85,7 @@ export default defineConfig({
       MAIL_FROM: 'Trellis <no-reply@trellis.test>',
       // Both projects sign in many times from one address.
       RATE_LIMIT_MULTIPLIER: '20',
+      DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
       RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
     },
     },

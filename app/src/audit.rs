@@ -67,6 +67,17 @@ audit_actions! {
     MemberLeft          => "member.left",            Members,     "left the organization";
     OrgRenamed          => "org.renamed",            Settings,    "renamed the organization";
     OrgSlugChanged      => "org.slug_changed",       Settings,    "changed the organization's URL name";
+    SsoConnectionSaved  => "sso.connection_saved",   Sso,         "changed the single sign-on connection";
+    SsoConnectionTested => "sso.connection_tested",  Sso,         "tested the single sign-on connection";
+    SsoEnabled          => "sso.enabled",            Sso,         "turned single sign-on on";
+    SsoDisabled         => "sso.disabled",           Sso,         "turned single sign-on off";
+    SsoEnforced         => "sso.enforced",           Sso,         "made single sign-on mandatory";
+    SsoUnenforced       => "sso.unenforced",         Sso,         "made single sign-on optional";
+    SsoDomainAdded      => "sso.domain_added",       Sso,         "added an email domain";
+    SsoDomainVerified   => "sso.domain_verified",    Sso,         "verified an email domain";
+    SsoDomainCheckFailed => "sso.domain_check_failed", Sso,       "could not verify an email domain";
+    SsoDomainRemoved    => "sso.domain_removed",     Sso,         "removed an email domain";
+    MemberJoinedViaSso  => "member.joined_via_sso",  Members,     "joined through single sign-on";
 }
 
 #[cfg(test)]

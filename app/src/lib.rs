@@ -40,6 +40,9 @@ use pages::{
     settings::SettingsPage,
     sign_in::{LinkSignInPage, LoginPage, OrgLoginPage},
     signup::{CheckEmailPage, SignUpPage, VerifyEmailPage},
+    sso::SsoPage,
+    sso_continue::SsoContinuePage,
+    sso_failed::SsoFailedPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -132,8 +135,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=OrgHomePage ssr=SsrMode::Async />
                     <Route path=path!("members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("sso") view=SsoPage ssr=SsrMode::Async />
                 </ParentRoute>
                 <Route path=path!("/invite") view=InvitationPage ssr=SsrMode::Async />
+                <Route path=path!("/sso/failed") view=SsoFailedPage ssr=SsrMode::Async />
+                <Route path=path!("/sso/continue") view=SsoContinuePage ssr=SsrMode::Async />
                 <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
             </Routes>
         </Router>

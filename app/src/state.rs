@@ -1,6 +1,6 @@
 //! What every server function and SSR render can reach through context.
 
-use crate::domain::{db::Db, rate_limit::RateLimits, session::SessionPolicy};
+use crate::domain::{db::Db, rate_limit::RateLimits, session::SessionPolicy, sso::SsoRuntime};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -40,6 +40,7 @@ pub struct Settings {
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub sso: Arc<SsoRuntime>,
     pub leptos_options: LeptosOptions,
 }
 

@@ -163,6 +163,42 @@ impl DisplayName {
     }
 }
 
+/// An email domain an organization claims, like `acme.com`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailDomain(String);
+
+impl EmailDomain {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let value = input.trim().trim_end_matches('.').to_lowercase();
+        let value = value.strip_prefix('@').unwrap_or(&value).to_string();
+        if value.is_empty() {
+            return Err("Enter a domain, like example.com.".into());
+        }
+        let labels: Vec<&str> = value.split('.').collect();
+        let ok = value.len() <= 253
+            && labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            && labels
+                .last()
+                .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()));
+        if ok {
+            Ok(Self(value))
+        } else {
+            Err("Enter a domain name, like example.com (without https:// or a path).".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A new password. Never serialized: it must not travel back to the browser.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewPassword(String);
@@ -249,6 +285,30 @@ mod tests {
         );
         assert_eq!(OrgSlug::suggest("Ünïcode Ltd"), "n-code-ltd");
         assert!(OrgSlug::parse(&OrgSlug::suggest(&"Long name ".repeat(20))).is_ok());
+    }
+
+    #[test]
+    fn email_domains_are_normalized_and_checked() {
+        assert_eq!(
+            EmailDomain::parse(" Example.COM. ").unwrap().as_str(),
+            "example.com"
+        );
+        assert_eq!(
+            EmailDomain::parse("@acme.co.uk").unwrap().as_str(),
+            "acme.co.uk"
+        );
+        for bad in [
+            "",
+            "localhost",
+            "https://acme.com",
+            "acme.com/x",
+            "-acme.com",
+            "acme..com",
+            "10.0.0.1",
+            "a_b.com",
+        ] {
+            assert!(EmailDomain::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -11,7 +11,10 @@ export async function snap(page: Page, testInfo: TestInfo, name: string) {
  */
 export function watchConsole(page: Page): string[] {
   const errors: string[] = [];
+  const app = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100)}`;
   page.on('console', (msg) => {
+    // Only the app's own pages count (not an identity provider's).
+    if (!page.url().startsWith(app)) return;
     // An error answer to a form submission (422, 429…) is expected behaviour
     // that Chromium still logs; anything else is a real error.
     if (msg.type() === 'error' && !/status of 4\d\d/.test(msg.text())) errors.push(msg.text());
@@ -60,4 +63,21 @@ export function sql(statement: string) {
   const { execFileSync } = require('node:child_process');
   const url = `postgres://postgres@${process.env.E2E_PG_HOST ?? '127.0.0.1:5432'}/${process.env.E2E_DATABASE ?? 'trellis_e2e'}`;
   execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', statement]);
+}
+
+/** Publishes a DNS TXT record on the test DNS server the app resolves with. */
+export async function publishTxt(name: string, value: string) {
+  const api = `http://127.0.0.1:${Number(process.env.E2E_DNS_PORT ?? 3153) + 1}`;
+  const response = await fetch(`${api}/txt?name=${encodeURIComponent(name)}&value=${encodeURIComponent(value)}`, {
+    method: 'POST',
+  });
+  if (!response.ok) throw new Error(`DNS server answered ${response.status}`);
+}
+
+/** Signs in at the test OpenID provider's own form (any password works there). */
+export async function signInAtProvider(page: Page, login: string) {
+  await expect(page.locator('input[name=login]')).toBeVisible();
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('any password');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
 }

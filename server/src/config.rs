@@ -5,7 +5,10 @@
 //! production a missing or malformed required value stops start-up with a
 //! message naming the variable.
 
-use app::state::Environment;
+use app::{
+    domain::sso::{DnsServer, SecretKeys},
+    state::Environment,
+};
 use std::{fmt, net::SocketAddr, str::FromStr};
 
 /// A value that must never reach a log line.
@@ -64,7 +67,16 @@ pub struct Config {
     pub rate_limit_multiplier: u32,
     /// How long invitation links work.
     pub invitation_ttl: time::Duration,
+    /// Keys sealing SSO client secrets: `id:base64key[,id:base64key…]`,
+    /// the first seals, all open.
+    pub sso_encryption_keys: Secret,
+    /// Who answers DNS look-ups for SSO domain verification.
+    pub dns_resolver: DnsServer,
 }
+
+/// The key development and test seal SSO secrets with when
+/// `SSO_ENCRYPTION_KEYS` is unset. It is public, so production refuses it.
+pub const DEV_SSO_KEY: &str = "dev:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGk=";
 
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -285,6 +297,27 @@ impl Config {
             });
         }
 
+        let sso_encryption_keys = required("SSO_ENCRYPTION_KEYS", DEV_SSO_KEY)?;
+        if let Err(problem) = SecretKeys::parse(&sso_encryption_keys) {
+            return Err(ConfigError {
+                variable: "SSO_ENCRYPTION_KEYS",
+                problem: format!(
+                    "{problem}; expected id:base64key[,id:base64key…] with 32-byte keys \
+                     (openssl rand -base64 32)"
+                ),
+            });
+        }
+        if production && sso_encryption_keys.contains(DEV_SSO_KEY) {
+            return Err(ConfigError {
+                variable: "SSO_ENCRYPTION_KEYS",
+                problem: "the published development key cannot be used in production".into(),
+            });
+        }
+        let dns_resolver = match get("DNS_RESOLVER").as_deref() {
+            None | Some("system") => DnsServer::System,
+            Some(addr) => DnsServer::At(parse("DNS_RESOLVER", addr)?),
+        };
+
         Ok(Config {
             environment,
             listen_addr,
@@ -303,6 +336,8 @@ impl Config {
             trusted_proxy_hops,
             rate_limit_multiplier,
             invitation_ttl: time::Duration::days(invitation_ttl_days),
+            sso_encryption_keys: Secret::new(sso_encryption_keys),
+            dns_resolver,
         })
     }
 }
@@ -349,6 +384,10 @@ mod tests {
             ("DATABASE_OWNER_URL", "postgres://app_owner:pw@db/app"),
             ("SMTP_URL", "smtp://mail.example.com:587"),
             ("MAIL_FROM", "Example <no-reply@example.com>"),
+            (
+                "SSO_ENCRYPTION_KEYS",
+                "k2:cHJvZHVjdGlvbi1rZXktdHdvLTMyLWJ5dGVzLWxvbmc=,k1:cHJvZHVjdGlvbi1rZXktb25lLTMyLWJ5dGVzLWxvbmc=",
+            ),
         ]
     }
 
@@ -379,6 +418,7 @@ mod tests {
             "DATABASE_OWNER_URL",
             "SMTP_URL",
             "MAIL_FROM",
+            "SSO_ENCRYPTION_KEYS",
         ] {
             let vars: Vec<_> = production()
                 .into_iter()
@@ -405,6 +445,9 @@ mod tests {
             ("RATE_LIMIT_MULTIPLIER", "0"),
             ("INVITATION_TTL_DAYS", "0"),
             ("PUBLIC_BASE_URL", "app.example.com"),
+            ("SSO_ENCRYPTION_KEYS", "k1:c2hvcnQ="),
+            ("SSO_ENCRYPTION_KEYS", "no-colon"),
+            ("DNS_RESOLVER", "8.8.8.8"),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]).unwrap_err();
@@ -422,6 +465,21 @@ mod tests {
         let mut vars = production();
         vars.push(("SEED_DEMO_DATA", "true"));
         assert_eq!(config(&vars).unwrap_err().variable, "SEED_DEMO_DATA");
+
+        let mut vars = production();
+        vars.retain(|(k, _)| *k != "SSO_ENCRYPTION_KEYS");
+        vars.push(("SSO_ENCRYPTION_KEYS", DEV_SSO_KEY));
+        assert_eq!(config(&vars).unwrap_err().variable, "SSO_ENCRYPTION_KEYS");
+    }
+
+    #[test]
+    fn the_dns_resolver_is_the_system_one_unless_an_address_is_given() {
+        assert_eq!(config(&[]).unwrap().dns_resolver, DnsServer::System);
+        let config = config(&[("DNS_RESOLVER", "127.0.0.1:5353")]).unwrap();
+        assert_eq!(
+            config.dns_resolver,
+            DnsServer::At("127.0.0.1:5353".parse().unwrap())
+        );
     }
 
     #[test]

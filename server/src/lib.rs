@@ -7,6 +7,7 @@ pub mod config;
 pub mod health;
 pub mod http;
 pub mod mail;
+pub mod sso;
 pub mod startup;
 pub mod telemetry;
 

@@ -14,6 +14,7 @@ use app::{
         demo, rate_limit,
         rate_limit::RateLimits,
         session::SessionPolicy,
+        sso::{SecretKeys, SsoRuntime},
     },
     shell,
     state::{AppState, Environment, Settings},
@@ -52,6 +53,8 @@ pub enum StartupError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("SSO: {0}")]
+    Sso(String),
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -93,8 +96,19 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         }
     }
 
+    // Outside production, identity providers may be plain http on loopback
+    // (a provider started next to the app, or by the tests).
+    let keys = SecretKeys::parse(config.sso_encryption_keys.expose()).map_err(StartupError::Sso)?;
+    let sso = SsoRuntime::new(
+        keys,
+        config.dns_resolver,
+        !config.environment.is_production(),
+    )
+    .map_err(StartupError::Sso)?;
+
     let state = AppState {
         db: db.clone(),
+        sso: Arc::new(sso),
         settings: Arc::new(Settings {
             environment: config.environment,
             public_base_url: config.public_base_url.clone(),
@@ -245,6 +259,8 @@ pub fn build_router(
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/sso/start", get(crate::sso::start))
+        .route("/sso/callback", get(crate::sso::callback))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -11,28 +11,11 @@ use app::{
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use support::{
-    TestDb,
+    TestDb, seeded,
     smtp::SmtpSink,
-    web::{Browser, TestApp, location},
+    web::{Browser, TestApp, location, signed_in},
 };
 use uuid::Uuid;
-
-async fn seeded(connect: PgConnectOptions) -> TestDb {
-    let db = TestDb::new(connect).await;
-    assert!(demo::seed(&db.db()).await.unwrap());
-    db
-}
-
-async fn signed_in(app: &TestApp, slug: &str, email: &str) -> Browser {
-    let browser = app.browser();
-    let response = browser.sign_in(slug, email, DEMO_PASSWORD).await;
-    assert_eq!(
-        location(&response),
-        format!("/o/{slug}"),
-        "{email} signs in"
-    );
-    browser
-}
 
 async fn user_id(db: &TestDb, email: &str) -> String {
     sqlx::query_scalar::<_, Uuid>("select user_id from app_user where lower(email) = lower($1)")

@@ -6,8 +6,7 @@ mod support;
 
 use app::{
     domain::{
-        demo, demo::DEMO_PASSWORD, rate_limit::Limit, rate_limit::RateLimits,
-        session::SessionPolicy,
+        demo::DEMO_PASSWORD, rate_limit::Limit, rate_limit::RateLimits, session::SessionPolicy,
     },
     error::AppError,
 };
@@ -15,16 +14,10 @@ use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
 use support::{
-    TestDb,
+    TestDb, seeded,
     smtp::SmtpSink,
     web::{AppOptions, Browser, TestApp, location, redirected_error},
 };
-
-async fn seeded(connect: PgConnectOptions) -> TestDb {
-    let db = TestDb::new(connect).await;
-    assert!(demo::seed(&db.db()).await.unwrap());
-    db
-}
 
 /// (action, actor email) of an org's audit log, oldest first.
 async fn audit_log(db: &TestDb, slug: &str) -> Vec<(String, Option<String>)> {

@@ -17,7 +17,7 @@ use {
             auth::{self, LinkFailure, SignUpOutcome},
             orgs::{CreateOrgError, create_organization},
             session::{self, AuthMethod, SignUpMarker, SwitchIntent},
-            tenancy::{Tenant, UserScope, lookup},
+            tenancy::{UserScope, lookup},
             tokens::TokenProblem,
         },
         error::Validator,
@@ -183,12 +183,26 @@ async fn form_org(ctx: &Ctx, org: &Option<String>) -> Result<Option<lookup::OrgS
 /// from `/login` — into the user's only organization, the org picker, or the
 /// page that creates a first organization.
 #[server(prefix = "/api", endpoint = "auth/sign_in")]
-pub async fn sign_in(email: String, password: String, org: Option<String>) -> Result<(), AppError> {
+pub async fn sign_in(
+    email: String,
+    password: String,
+    org: Option<String>,
+    break_glass: Option<String>,
+) -> Result<(), AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
             let org = form_org(&ctx, &org).await?;
             let keep = [("email", email.as_str())];
+            // At /login, an address in a domain whose organization uses
+            // single sign-on goes to that organization's provider.
+            if org.is_none()
+                && let Ok(address) = Email::parse(&email)
+                && let Some(realm) = auth::home_realm(ctx.db(), &address).await?
+            {
+                redirect(&sso_start_path(&realm.slug, address.as_str()));
+                return Ok(());
+            }
             if email.trim().is_empty() || password.is_empty() {
                 let mut v = Validator::new();
                 if email.trim().is_empty() {
@@ -208,7 +222,8 @@ pub async fn sign_in(email: String, password: String, org: Option<String>) -> Re
                             .into_error(org.as_ref().map(|o| o.name.as_str()))
                             .keeping(&keep)
                     })?;
-            enter_after_authentication(&ctx, authenticated, org.as_ref()).await
+            enter_after_authentication(&ctx, authenticated, org.as_ref(), break_glass.is_some())
+                .await
         }
         .await,
     )
@@ -221,9 +236,18 @@ async fn enter_after_authentication(
     ctx: &Ctx,
     who: auth::Authenticated,
     org: Option<&lookup::OrgSummary>,
+    break_glass: bool,
 ) -> Result<(), AppError> {
     if let Some(org) = org {
-        return enter_org_now(ctx, who.user_id, org, who.method).await;
+        return enter_org_now(
+            ctx,
+            who.user_id,
+            org,
+            who.method,
+            IfSsoRequired::Refuse,
+            break_glass,
+        )
+        .await;
     }
     let mut tx = UserScope::begin(ctx.db(), who.user_id).await?;
     let orgs = sqlx::query!(
@@ -239,7 +263,15 @@ async fn enter_after_authentication(
                 slug: only.slug.clone(),
                 name: only.name.clone(),
             };
-            enter_org_now(ctx, who.user_id, &org, who.method).await
+            enter_org_now(
+                ctx,
+                who.user_id,
+                &org,
+                who.method,
+                IfSsoRequired::GoToProvider,
+                false,
+            )
+            .await
         }
         [] => {
             session::start_pending(&ctx.session, who.user_id, who.method)
@@ -258,74 +290,94 @@ async fn enter_after_authentication(
     }
 }
 
-/// Starts the org session (new session id) and records the sign-in — as the
-/// second half of a switch when the session says one is under way. A
-/// session in another org ends first, recorded there as a switch out.
+/// What to do when the org requires single sign-on and the user came
+/// another way.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IfSsoRequired {
+    /// Send them to the org's provider (routing after /login, invitations).
+    GoToProvider,
+    /// Say so (a password typed on the org's own login page).
+    Refuse,
+}
+
+/// Enters the org (see [`auth::enter_org`]) and redirects to its home — or
+/// to its provider, or refuses, when it requires single sign-on.
 #[cfg(feature = "ssr")]
 pub(crate) async fn enter_org_now(
     ctx: &Ctx,
     user_id: UserId,
     org: &lookup::OrgSummary,
     method: AuthMethod,
+    if_sso: IfSsoRequired,
+    break_glass: bool,
 ) -> Result<(), AppError> {
-    let intent = session::switch_intent(&ctx.session)
-        .await
-        .map_err(session_error)?;
-    let mut switched_from = intent
-        .filter(|i| i.to_org == org.org_id && i.user_id == user_id)
-        .map(|i| i.from_org_name);
-    if let Some(previous) = session::org_session(&ctx.session)
-        .await
-        .map_err(session_error)?
-        && previous.org_id != org.org_id
-        && let Some(name) = record_switch_out(ctx, previous.org_id, previous.user_id, org).await?
-    {
-        switched_from = Some(name);
-    }
-    let tx = auth::record_sign_in(
+    match auth::enter_org(
         ctx.db(),
-        org.org_id,
-        user_id,
-        method,
-        switched_from.as_deref(),
+        &ctx.session,
         &ctx.meta,
+        user_id,
+        org,
+        method,
+        break_glass,
     )
-    .await?;
-    tx.commit().await?;
-    session::start_org_session(&ctx.session, user_id, org.org_id, method)
-        .await
-        .map_err(session_error)?;
-    redirect(&format!("/o/{}", org.slug));
-    Ok(())
+    .await?
+    {
+        auth::Entered::InOrg => {
+            redirect(&format!("/o/{}", org.slug));
+            Ok(())
+        }
+        auth::Entered::SsoRequired { email } if if_sso == IfSsoRequired::GoToProvider => {
+            redirect(&sso_start_path(&org.slug, &email));
+            Ok(())
+        }
+        auth::Entered::SsoRequired { .. } => Err(AppError::field(
+            "",
+            format!(
+                "{} requires single sign-on. Use “Continue with single sign-on”.",
+                org.name
+            ),
+        )),
+    }
 }
 
-/// Records `auth.switched_out` in the org being left; returns its name.
+/// Where a form sends the browser to sign in to `slug` through its
+/// provider (see `pages::sso_continue` for why not straight to `/sso/start`).
 #[cfg(feature = "ssr")]
-async fn record_switch_out(
-    ctx: &Ctx,
-    from_org: OrgId,
-    user_id: UserId,
-    to: &lookup::OrgSummary,
-) -> Result<Option<String>, AppError> {
-    let Ok(mut tx) = Tenant::begin(ctx.db(), from_org, user_id).await else {
-        // No longer a member there: nothing to record.
-        return Ok(None);
-    };
-    let name = sqlx::query_scalar!(
-        "select name from organization where org_id = $1",
-        from_org.0
+pub(crate) fn sso_start_path(slug: &str, email: &str) -> String {
+    format!(
+        "/sso/continue?org={}&login_hint={}",
+        url_encode(slug),
+        url_encode(email)
     )
-    .fetch_one(tx.conn())
-    .await?;
-    audit::record(
-        &mut tx,
-        &ctx.meta,
-        Event::new(crate::audit::AuditAction::SwitchedOut)
-            .details(serde_json::json!({ "to_org": to.name })),
+}
+
+/// "Continue with single sign-on" at `/login`: finds the organization by the
+/// address's domain and goes to its provider.
+#[server(prefix = "/api", endpoint = "auth/continue_with_sso")]
+pub async fn continue_with_sso(email: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let keep = [("email", email.as_str())];
+            let address = Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
+            match auth::home_realm(ctx.db(), &address).await? {
+                Some(realm) => {
+                    redirect(&sso_start_path(&realm.slug, address.as_str()));
+                    Ok(())
+                }
+                None => Err(AppError::field(
+                    "email",
+                    format!(
+                        "No single sign-on is set up for {}. Sign in with your password, or use your organization's own sign-in link.",
+                        address.domain()
+                    ),
+                )
+                .keeping(&keep)),
+            }
+        }
+        .await,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Some(name))
 }
 
 /// Emails a one-time sign-in link (if the address may sign in there) and
@@ -362,7 +414,7 @@ pub async fn use_sign_in_link(token: String, org: Option<String>) -> Result<(), 
             let ctx = ctx().await?;
             let org = form_org(&ctx, &org).await?;
             match auth::sign_in_with_link(&ctx.auth_env(), &token, org.as_ref()).await? {
-                Ok(who) => enter_after_authentication(&ctx, who, org.as_ref()).await,
+                Ok(who) => enter_after_authentication(&ctx, who, org.as_ref(), false).await,
                 Err(LinkFailure::Token(TokenProblem::Expired)) => Err(AppError::field(
                     "",
                     "This sign-in link has expired. Ask for a new one below.",
@@ -397,15 +449,22 @@ pub async fn enter_org(slug: String) -> Result<(), AppError> {
             let org = lookup::org_by_slug(ctx.db(), slug.trim())
                 .await?
                 .ok_or(AppError::NotFound)?;
-            enter_org_now(&ctx, pending.user_id, &org, pending.method)
-                .await
-                .map_err(|e| {
-                    if e == AppError::Unauthenticated {
-                        AppError::Forbidden
-                    } else {
-                        e
-                    }
-                })
+            enter_org_now(
+                &ctx,
+                pending.user_id,
+                &org,
+                pending.method,
+                IfSsoRequired::GoToProvider,
+                false,
+            )
+            .await
+            .map_err(|e| {
+                if e == AppError::Unauthenticated {
+                    AppError::Forbidden
+                } else {
+                    e
+                }
+            })
         }
         .await,
     )
@@ -465,7 +524,15 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
                 name: name.as_str().to_string(),
             };
             tx.commit().await?;
-            enter_org_now(&ctx, user_id, &org, method).await
+            enter_org_now(
+                &ctx,
+                user_id,
+                &org,
+                method,
+                IfSsoRequired::GoToProvider,
+                false,
+            )
+            .await
         }
         .await,
     )
@@ -538,7 +605,9 @@ pub async fn switch_org(slug: String) -> Result<(), AppError> {
                 slug: target.slug.clone(),
                 name: target.name.clone(),
             };
-            let from_name = record_switch_out(&ctx, current.org_id, current.user_id, &to).await?.unwrap_or_default();
+            let from_name = auth::record_switch_out(ctx.db(), &ctx.meta, current.org_id, current.user_id, &to.name)
+                .await?
+                .unwrap_or_default();
             session::end_for_switch(
                 &ctx.session,
                 SwitchIntent {

@@ -173,15 +173,4 @@ pub fn when(at: time::OffsetDateTime) -> String {
     }
 }
 
-/// Percent-encodes a value for a query string.
-pub fn url_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use crate::components::form::query_encode as url_encode;

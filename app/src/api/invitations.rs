@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     super::{
-        auth::enter_org_now,
+        auth::{IfSsoRequired, enter_org_now},
         context::{Ctx, ctx, member, session_error, with_status},
     },
     crate::{
@@ -143,7 +143,15 @@ async fn enter(ctx: &Ctx, joined: Joined, method: AuthMethod) -> Result<(), AppE
     let org = lookup::org_by_slug(ctx.db(), &joined.org_slug)
         .await?
         .ok_or(AppError::NotFound)?;
-    enter_org_now(ctx, joined.user_id, &org, method).await
+    enter_org_now(
+        ctx,
+        joined.user_id,
+        &org,
+        method,
+        IfSsoRequired::GoToProvider,
+        false,
+    )
+    .await
 }
 
 /// A new person accepts: chooses their name and password, and is in.

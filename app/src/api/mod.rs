@@ -8,3 +8,6 @@ pub mod invitations;
 pub mod members;
 pub mod session;
 pub mod settings;
+pub mod sso;
+#[cfg(feature = "ssr")]
+pub mod sso_flow;

@@ -102,6 +102,10 @@ pub struct OrgLogin {
     pub switching_from: Option<String>,
     /// The organization left this URL name; this is its current one.
     pub moved_to: Option<String>,
+    /// "Continue with single sign-on" is offered.
+    pub sso_enabled: bool,
+    /// Single sign-on is the only way in (owners keep a break-glass path).
+    pub sso_enforced: bool,
 }
 
 #[server(prefix = "/api", endpoint = "session/org_login")]
@@ -121,6 +125,8 @@ pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
                     signed_in_elsewhere: None,
                     switching_from: None,
                     moved_to: Some(moved.slug),
+                    sso_enabled: false,
+                    sso_enforced: false,
                 });
             };
             let mut signed_in_here = false;
@@ -146,6 +152,7 @@ pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
                 .map_err(session_error)?
                 .filter(|i| i.to_org == org.org_id)
                 .map(|i| i.from_org_name);
+            let sso = crate::domain::auth::sso_policy(ctx.db(), org.org_id).await?;
             Ok(OrgLogin {
                 slug: org.slug,
                 name: org.name,
@@ -153,6 +160,8 @@ pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
                 signed_in_elsewhere,
                 switching_from,
                 moved_to: None,
+                sso_enabled: sso.enabled,
+                sso_enforced: sso.enforced,
             })
         }
         .await,

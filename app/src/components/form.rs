@@ -28,11 +28,15 @@ pub fn Field(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] autofocus: bool,
     #[prop(optional)] inputmode: Option<&'static str>,
+    /// The input's id, when a page has two fields of one name (default
+    /// `field-{name}`).
+    #[prop(optional)]
+    id: Option<&'static str>,
     /// Called with the new value on every keystroke (once hydrated).
     #[prop(optional)]
     on_input: Option<Callback<String>>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.map_or_else(|| format!("field-{name}"), str::to_string);
     let message_id = format!("{id}-message");
     let described_by = message_id.clone();
     view! {
@@ -170,4 +174,17 @@ impl FormErrors {
                 .unwrap_or_else(|| fallback.get())
         })
     }
+}
+
+/// Percent-encodes a value for a query string.
+pub fn query_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -61,6 +61,9 @@ fn OrgFrame(viewer: Viewer) -> impl IntoView {
     if viewer.role.can(Permission::ViewMembers) {
         nav.push(("Members", format!("{home}/members")));
     }
+    if viewer.role.can(Permission::ManageSso) {
+        nav.push(("Single sign-on", format!("{home}/sso")));
+    }
     if viewer.role.can(Permission::ManageOrganization) {
         nav.push(("Settings", format!("{home}/settings")));
     }

@@ -374,6 +374,18 @@ pub async fn record_sign_in(
     switched_from: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<OrgTx, AppError> {
+    record_sign_in_with(db, org_id, user_id, method, switched_from, false, meta).await
+}
+
+async fn record_sign_in_with(
+    db: &Db,
+    org_id: OrgId,
+    user_id: UserId,
+    method: AuthMethod,
+    switched_from: Option<&str>,
+    break_glass: bool,
+    meta: &RequestMeta,
+) -> Result<OrgTx, AppError> {
     let mut tx = Tenant::begin(db, org_id, user_id).await?;
     sqlx::query!(
         "update membership set last_sign_in_at = now() where org_id = $1 and user_id = $2",
@@ -382,14 +394,174 @@ pub async fn record_sign_in(
     )
     .execute(tx.conn())
     .await?;
+    let mut details = serde_json::json!({ "method": method.as_str() });
+    if break_glass {
+        details["break_glass"] = true.into();
+    }
     let event = match switched_from {
-        Some(from) => Event::new(AuditAction::SwitchedIn)
-            .details(serde_json::json!({ "method": method.as_str(), "from_org": from })),
-        None => Event::new(AuditAction::SignedIn)
-            .details(serde_json::json!({ "method": method.as_str() })),
+        Some(from) => {
+            details["from_org"] = from.into();
+            Event::new(AuditAction::SwitchedIn).details(details)
+        }
+        None => Event::new(AuditAction::SignedIn).details(details),
     };
     audit::record(&mut tx, meta, event).await?;
     Ok(tx)
+}
+
+// ---------------------------------------------------------------------------
+// Entering an organization
+// ---------------------------------------------------------------------------
+
+/// How an organization lets people in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SsoPolicy {
+    /// "Continue with single sign-on" is offered.
+    pub enabled: bool,
+    /// Single sign-on is the only way in (owners keep a break-glass path).
+    pub enforced: bool,
+}
+
+/// Reads the org's SSO policy (public: its login page shows it).
+pub async fn sso_policy(db: &Db, org_id: OrgId) -> Result<SsoPolicy, sqlx::Error> {
+    let mut tx = Tenant::begin_without_membership(db, org_id, None).await?;
+    let row = sqlx::query!(
+        r#"select enabled_at is not null as "enabled!", enforced from sso_connection where org_id = $1"#,
+        org_id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(row
+        .map(|r| SsoPolicy {
+            enabled: r.enabled,
+            enforced: r.enforced,
+        })
+        .unwrap_or_default())
+}
+
+/// Home-realm discovery: the organization whose verified domain `email`
+/// is in, when it offers single sign-on.
+pub async fn home_realm(db: &Db, email: &Email) -> Result<Option<lookup::OrgSummary>, sqlx::Error> {
+    let Some(org) = lookup::org_by_verified_domain(db, email.domain()).await? else {
+        return Ok(None);
+    };
+    Ok(sso_policy(db, org.org_id).await?.enabled.then_some(org))
+}
+
+/// What entering an organization came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Entered {
+    /// Signed in: the session now belongs to this org.
+    InOrg,
+    /// The org requires single sign-on; nothing changed. `email` is the
+    /// address to hint to the provider.
+    SsoRequired { email: String },
+}
+
+/// Starts a session in `org` for a user who has just authenticated with
+/// `method`: the org's SSO policy is applied first; a session in another org
+/// ends (recorded there as a switch out); the sign-in is recorded (as a
+/// switch in when one is under way); the session id changes.
+///
+/// `break_glass` is an owner's explicit request to use a password although
+/// the org enforces SSO — the way back in when the provider is broken. It
+/// counts for owners only and is marked in the audit log.
+pub async fn enter_org(
+    db: &Db,
+    session: &tower_sessions::Session,
+    meta: &RequestMeta,
+    user_id: UserId,
+    org: &lookup::OrgSummary,
+    method: AuthMethod,
+    break_glass: bool,
+) -> Result<Entered, AppError> {
+    let session_error = |e: tower_sessions::session::Error| {
+        tracing::error!(error = %e, "session store error");
+        AppError::Internal
+    };
+    let mut used_break_glass = false;
+    if method != AuthMethod::Sso && sso_policy(db, org.org_id).await?.enforced {
+        let tx = Tenant::begin(db, org.org_id, user_id).await?;
+        let actor = tx.actor().cloned().expect("member transaction");
+        drop(tx);
+        if break_glass && actor.role == crate::roles::Role::Owner {
+            used_break_glass = true;
+        } else {
+            let mut tx = Tenant::begin_without_membership(db, org.org_id, None).await?;
+            audit::record(
+                &mut tx,
+                meta,
+                Event::new(AuditAction::SignInFailed)
+                    .actor(Some(user_id), Some(actor.email.clone()))
+                    .details(
+                        serde_json::json!({ "method": method.as_str(), "reason": "sso_required" }),
+                    ),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Entered::SsoRequired { email: actor.email });
+        }
+    }
+
+    let intent = super::session::switch_intent(session)
+        .await
+        .map_err(session_error)?;
+    let mut switched_from = intent
+        .filter(|i| i.to_org == org.org_id && i.user_id == user_id)
+        .map(|i| i.from_org_name);
+    if let Some(previous) = super::session::org_session(session)
+        .await
+        .map_err(session_error)?
+        && previous.org_id != org.org_id
+        && let Some(name) =
+            record_switch_out(db, meta, previous.org_id, previous.user_id, &org.name).await?
+    {
+        switched_from = Some(name);
+    }
+    let tx = record_sign_in_with(
+        db,
+        org.org_id,
+        user_id,
+        method,
+        switched_from.as_deref(),
+        used_break_glass,
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    super::session::start_org_session(session, user_id, org.org_id, method)
+        .await
+        .map_err(session_error)?;
+    Ok(Entered::InOrg)
+}
+
+/// Records `auth.switched_out` in the org being left; returns its name, or
+/// `None` when the user is no longer a member there.
+pub async fn record_switch_out(
+    db: &Db,
+    meta: &RequestMeta,
+    from_org: OrgId,
+    user_id: UserId,
+    to_org_name: &str,
+) -> Result<Option<String>, AppError> {
+    let Ok(mut tx) = Tenant::begin(db, from_org, user_id).await else {
+        return Ok(None);
+    };
+    let name = sqlx::query_scalar!(
+        "select name from organization where org_id = $1",
+        from_org.0
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    audit::record(
+        &mut tx,
+        meta,
+        Event::new(AuditAction::SwitchedOut).details(serde_json::json!({ "to_org": to_org_name })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(name))
 }
 
 // ---------------------------------------------------------------------------

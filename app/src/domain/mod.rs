@@ -15,5 +15,6 @@ pub mod password;
 pub mod rate_limit;
 pub mod request;
 pub mod session;
+pub mod sso;
 pub mod tenancy;
 pub mod tokens;

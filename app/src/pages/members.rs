@@ -11,7 +11,7 @@ use crate::{
         ResendInvitation, RevokeInvitation, get_members,
     },
     components::{
-        form::{FormAlert, FormErrors, Notice, action_error},
+        form::{FormAlert, FormErrors, Notice, action_error, query_encode},
         page::{Confirm, ConfirmButtons, PageHeader, org_page},
     },
     roles::{Permission, Role},
@@ -111,7 +111,7 @@ fn Members(
             let q = q();
             let mut params = Vec::new();
             if !q.is_empty() {
-                params.push(format!("q={}", encode(&q)));
+                params.push(format!("q={}", query_encode(&q)));
             }
             params.extend(extra);
             if params.is_empty() {
@@ -223,18 +223,6 @@ fn Members(
             </div>
         </div>
     }
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub fn plural(n: i64, one: &str, many: &str) -> String {

@@ -11,3 +11,6 @@ pub mod password;
 pub mod settings;
 pub mod sign_in;
 pub mod signup;
+pub mod sso;
+pub mod sso_continue;
+pub mod sso_failed;

@@ -4,8 +4,28 @@ use crate::components::layout::PublicLayout;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+/// Paths the server answers outside the Leptos router (the single sign-on
+/// redirects). A client-side navigation to one of them ends up here; the
+/// browser is sent to the server instead.
+pub const SERVER_ROUTES: &[&str] = &["/sso/start", "/sso/callback"];
+
 #[component]
 pub fn NotFound() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let path = location.pathname.get_untracked();
+    if SERVER_ROUTES.contains(&path.as_str()) {
+        #[cfg(feature = "hydrate")]
+        {
+            let search = location.search.get_untracked();
+            let href = if search.is_empty() {
+                path.clone()
+            } else {
+                format!("{path}?{search}")
+            };
+            let _ = window().location().replace(&href);
+        }
+        return view! { <p class="p-8 text-center text-slate-600">"Redirecting…"</p> }.into_any();
+    }
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
@@ -23,4 +43,5 @@ pub fn NotFound() -> impl IntoView {
             </div>
         </PublicLayout>
     }
+    .into_any()
 }

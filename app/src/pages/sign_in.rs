@@ -3,7 +3,7 @@
 
 use crate::{
     api::{
-        auth::{RequestSignInLink, SignIn, UseSignInLink},
+        auth::{ContinueWithSso, RequestSignInLink, SignIn, UseSignInLink},
         session::{OrgLogin, get_org_login},
     },
     components::{
@@ -42,6 +42,7 @@ pub fn LoginPage() -> impl IntoView {
         >
             <QueryNotices />
             <SignInForms org=None email />
+            <SsoDiscoveryForm email />
         </AuthCard>
     }
 }
@@ -74,6 +75,13 @@ pub fn OrgLoginPage() -> impl IntoView {
                                     action_href=format!("/o/{new_slug}/login")
                                 />
                             }
+                                .into_any(),
+                        )
+                    }
+                    Ok(org) if org.sso_enforced && query.read_untracked().get("break_glass").is_none() => {
+                        // Single sign-on is the only way in: straight to the provider.
+                        EitherOf3::A(
+                            view! { <Redirect path=sso_start(&org.slug, &email.get_untracked()) /> }
                                 .into_any(),
                         )
                     }
@@ -112,6 +120,7 @@ pub fn OrgLoginPage() -> impl IntoView {
 
 #[component]
 fn OrgSignIn(org: OrgLogin, email: Signal<String>) -> impl IntoView {
+    let query = use_query_map();
     let title = format!("Sign in to {}", org.name);
     view! {
         <Title text=title.clone() />
@@ -149,8 +158,130 @@ fn OrgSignIn(org: OrgLogin, email: Signal<String>) -> impl IntoView {
                     }
                 })}
             <QueryNotices />
-            <SignInForms org=Some((org.slug.clone(), org.name.clone())) email />
+            {move || {
+                let break_glass = query.read().get("break_glass").is_some();
+                let org = org.clone();
+                if break_glass {
+                    view! { <BreakGlass org email /> }.into_any()
+                } else {
+                    view! {
+                        {org.sso_enabled.then(|| view! { <SsoButton slug=org.slug.clone() email /> })}
+                        <SignInForms org=Some((org.slug.clone(), org.name.clone())) email />
+                    }
+                        .into_any()
+                }
+            }}
         </AuthCard>
+    }
+}
+
+/// Where "Continue with single sign-on" goes for `slug`.
+fn sso_start(slug: &str, email: &str) -> String {
+    crate::pages::sso_continue::start_path(slug, email)
+}
+
+/// The organization's provider, first among the ways in.
+#[component]
+fn SsoButton(slug: String, email: Signal<String>) -> impl IntoView {
+    view! {
+        <a
+            href=move || sso_start(&slug, &email.get())
+            rel="external"
+            data-testid="sso-button"
+            class="flex w-full items-center justify-center gap-2 rounded-lg bg-slate-900 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-slate-700"
+        >
+            <svg viewBox="0 0 20 20" class="h-4 w-4" fill="currentColor" aria-hidden="true">
+                <path fill-rule="evenodd" d="M10 1a4.5 4.5 0 0 0-4.5 4.5V9H5a2 2 0 0 0-2 2v6a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2v-6a2 2 0 0 0-2-2h-.5V5.5A4.5 4.5 0 0 0 10 1Zm3 8V5.5a3 3 0 1 0-6 0V9h6Z" clip-rule="evenodd" />
+            </svg>
+            "Continue with single sign-on"
+        </a>
+        <div class="flex items-center gap-3 text-xs uppercase tracking-wide text-slate-400">
+            <span class="h-px flex-1 bg-slate-200"></span>
+            "or"
+            <span class="h-px flex-1 bg-slate-200"></span>
+        </div>
+    }
+}
+
+/// An owner's way in while the org enforces single sign-on and the
+/// provider is broken: a password sign-in marked as break-glass. Anyone
+/// else is refused (and the attempt recorded).
+#[component]
+fn BreakGlass(org: OrgLogin, email: Signal<String>) -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    let errors = FormErrors::new(action_error(sign_in), &["email", "password"]);
+    let use_sso = sso_start(&org.slug, "");
+    view! {
+        <div class="rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" role="note">
+            <p class="font-semibold">"Owner recovery sign-in"</p>
+            <p class="mt-1">
+                {format!(
+                    "{} requires single sign-on. If its identity provider is not working, an owner can sign in here with a password. The sign-in is recorded in the audit log.",
+                    org.name,
+                )}
+            </p>
+        </div>
+        <ActionForm action=sign_in attr:class="space-y-5" attr:data-testid="break-glass-form">
+            <FormAlert message=errors.form() />
+            <input type="hidden" name="org" value=org.slug.clone() />
+            <input type="hidden" name="break_glass" value="1" />
+            <Field
+                label="Email"
+                name="email"
+                kind="email"
+                autocomplete="username"
+                value=errors.kept("email", email)
+                error=errors.field("email")
+            />
+            <Field
+                label="Password"
+                name="password"
+                kind="password"
+                autocomplete="current-password"
+                error=errors.field("password")
+            />
+            <Submit label="Sign in as an owner" pending=sign_in.pending() working="Signing in…" />
+        </ActionForm>
+        <p class="text-center text-sm">
+            <a href=use_sso rel="external" class="font-medium text-indigo-600 hover:text-indigo-500">
+                "Use single sign-on instead"
+            </a>
+        </p>
+    }
+}
+
+/// `/login`: finds the organization by the address's domain and goes to
+/// its identity provider.
+#[component]
+fn SsoDiscoveryForm(email: Signal<String>) -> impl IntoView {
+    let discover = ServerAction::<ContinueWithSso>::new();
+    let errors = FormErrors::new(action_error(discover), &["email"]);
+    let open = Signal::derive(move || {
+        errors.form().get().is_some() || errors.field("email").get().is_some()
+    });
+    view! {
+        <details class="rounded-lg border border-slate-200 px-4 py-3" open=move || open.get()>
+            <summary class="cursor-pointer text-sm font-medium text-slate-700">"Sign in with single sign-on (SSO)"</summary>
+            <ActionForm action=discover attr:class="mt-4 space-y-4" attr:data-testid="sso-discovery-form">
+                <FormAlert message=errors.form() />
+                <Field
+                    label="Work email"
+                    name="email"
+                    id="sso-email"
+                    kind="email"
+                    autocomplete="email"
+                    value=errors.kept("email", email)
+                    error=errors.field("email")
+                    hint="We find your organization's identity provider from your address."
+                />
+                <button
+                    type="submit"
+                    class="w-full rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-semibold text-slate-700 shadow-sm hover:bg-slate-50"
+                >
+                    "Continue with single sign-on"
+                </button>
+            </ActionForm>
+        </details>
     }
 }
 
@@ -238,6 +369,7 @@ fn SignInForms(org: Option<(String, String)>, email: Signal<String>) -> impl Int
                 <Field
                     label="Email"
                     name="email"
+                    id="link-email"
                     kind="email"
                     autocomplete="email"
                     value=link_errors.kept("email", email)

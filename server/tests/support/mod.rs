@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod peers;
 pub mod smtp;
 pub mod web;
 
@@ -28,6 +29,13 @@ pub struct TestDb {
     pub runtime: PgPool,
     /// How to connect as `app_runtime` (an in-process server opens its own pool).
     pub runtime_options: PgConnectOptions,
+}
+
+/// A fresh database with the demo organizations and people.
+pub async fn seeded(connect: PgConnectOptions) -> TestDb {
+    let db = TestDb::new(connect).await;
+    assert!(app::domain::demo::seed(&db.db()).await.unwrap());
+    db
 }
 
 impl TestDb {

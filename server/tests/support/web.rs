@@ -4,7 +4,12 @@
 
 use super::{TestDb, smtp::SmtpSink};
 use app::{
-    domain::{db::Db, rate_limit::RateLimits, session::SessionPolicy},
+    domain::{
+        db::Db,
+        rate_limit::RateLimits,
+        session::SessionPolicy,
+        sso::{DnsServer, SecretKeys, SsoRuntime},
+    },
     state::{AppState, Environment, Settings},
 };
 use leptos::config::{Env, LeptosOptions};
@@ -22,7 +27,14 @@ pub struct AppOptions {
     pub session: SessionPolicy,
     /// Deliver mail through this SMTP server (a worker runs in the test).
     pub smtp_url: Option<String>,
+    /// Who answers SSO domain-verification look-ups.
+    pub dns: DnsServer,
+    /// Keys sealing SSO client secrets.
+    pub sso_keys: &'static str,
 }
+
+/// The sealing key the test server uses unless a test picks others.
+pub const TEST_SSO_KEYS: &str = "t1:dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE=";
 
 impl Default for AppOptions {
     fn default() -> Self {
@@ -31,6 +43,9 @@ impl Default for AppOptions {
             rate_limits: RateLimits::default().scaled(100),
             session: SessionPolicy::default(),
             smtp_url: None,
+            // No test depends on the machine's resolver.
+            dns: DnsServer::At("127.0.0.1:9".parse().unwrap()),
+            sso_keys: TEST_SSO_KEYS,
         }
     }
 }
@@ -117,8 +132,15 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
+    let sso = SsoRuntime::new(
+        SecretKeys::parse(options.sso_keys).expect("valid test keys"),
+        options.dns,
+        true,
+    )
+    .expect("the SSO runtime starts");
     let state = AppState {
         db: db.clone(),
+        sso: Arc::new(sso),
         settings: Arc::new(Settings {
             environment: Environment::Test,
             public_base_url: base.clone(),
@@ -296,6 +318,20 @@ impl Browser {
         )
         .await
     }
+}
+
+/// A browser signed in to `slug` as `email` (a demo account).
+pub async fn signed_in(app: &TestApp, slug: &str, email: &str) -> Browser {
+    let browser = app.browser();
+    let response = browser
+        .sign_in(slug, email, app::domain::demo::DEMO_PASSWORD)
+        .await;
+    assert_eq!(
+        location(&response),
+        format!("/o/{slug}"),
+        "{email} signs in"
+    );
+    browser
 }
 
 /// Where a redirect points.

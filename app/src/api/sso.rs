@@ -1,0 +1,297 @@
+//! Server functions of the single sign-on settings page (owners and
+//! admins: `Permission::ManageSso`).
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use {
+    super::context::{Ctx, ctx, member_of, with_status},
+    crate::{
+        domain::{
+            sso::{connection, domains, oidc},
+            tenancy::OrgTx,
+        },
+        roles::{Permission, Role},
+        validation::EmailDomain,
+    },
+    leptos_axum::redirect,
+};
+
+/// The connection as the settings page shows it: never the secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub issuer_url: String,
+    pub client_id: String,
+    pub default_role: String,
+    pub trust_unverified_email: bool,
+    pub tested_ok: bool,
+    pub enabled: bool,
+    pub enforced: bool,
+    /// When the last test ran ("today", …), and what it found.
+    pub last_test: Option<TestReport>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestReport {
+    pub when: String,
+    pub ok: bool,
+    /// (claim, value) pairs the provider returned.
+    pub claims: Vec<(String, String)>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainView {
+    pub id: String,
+    pub domain: String,
+    pub verified: bool,
+    pub record_name: String,
+    pub record_value: String,
+    pub last_check_error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoSettings {
+    pub slug: String,
+    pub org_name: String,
+    /// What to register at the provider as the redirect (callback) URI.
+    pub redirect_uri: String,
+    pub connection: Option<ConnectionView>,
+    pub domains: Vec<DomainView>,
+}
+
+#[cfg(feature = "ssr")]
+async fn manager(ctx: &Ctx, slug: &str) -> Result<OrgTx, AppError> {
+    Ok(member_of(ctx, slug, Permission::ManageSso).await?.0)
+}
+
+#[server(prefix = "/api", endpoint = "sso/get")]
+pub async fn get_sso_settings(slug: String) -> Result<SsoSettings, AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut tx = manager(&ctx, &slug).await?;
+            let org_name = sqlx::query_scalar!(
+                "select name from organization where org_id = $1",
+                tx.org_id().0
+            )
+            .fetch_one(tx.conn())
+            .await?;
+            let connection = connection::load(&mut tx).await?.map(|c| ConnectionView {
+                issuer_url: c.issuer_url.clone(),
+                client_id: c.client_id.clone(),
+                default_role: c.default_role.as_str().to_string(),
+                trust_unverified_email: c.trust_unverified_email,
+                tested_ok: c.tested_ok_at.is_some(),
+                enabled: c.enabled,
+                enforced: c.enforced,
+                last_test: c
+                    .last_test_at
+                    .map(|at| report(at, c.last_test_report.as_ref())),
+            });
+            let domains = domains::list(&mut tx)
+                .await?
+                .into_iter()
+                .map(|d| DomainView {
+                    id: d.id.to_string(),
+                    record_name: domains::record_name(&d.domain),
+                    record_value: domains::record_value(&d.token),
+                    verified: d.verified_at.is_some(),
+                    last_check_error: d.last_check_error,
+                    domain: d.domain,
+                })
+                .collect();
+            tx.commit().await?;
+            Ok(SsoSettings {
+                slug: slug.trim().to_string(),
+                org_name,
+                redirect_uri: oidc::redirect_uri(ctx.base_url()),
+                connection,
+                domains,
+            })
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn report(at: time::OffsetDateTime, stored: Option<&serde_json::Value>) -> TestReport {
+    let ok = stored.and_then(|r| r["ok"].as_bool()).unwrap_or(false);
+    let claims = stored
+        .and_then(|r| r["claims"].as_object())
+        .map(|claims| {
+            ["subject", "email", "email_verified", "name"]
+                .into_iter()
+                .map(|key| {
+                    let value = match &claims.get(key) {
+                        None | Some(serde_json::Value::Null) => "(not sent)".to_string(),
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                    };
+                    (key.to_string(), value)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    TestReport {
+        when: format!(
+            "{} at {:02}:{:02} UTC",
+            super::context::when(at),
+            at.hour(),
+            at.minute()
+        ),
+        ok,
+        claims,
+        error: stored.and_then(|r| r["error"].as_str()).map(str::to_string),
+    }
+}
+
+/// Creates or updates the connection; the provider is discovered first.
+/// An empty `client_secret` keeps the stored one.
+#[server(prefix = "/api", endpoint = "sso/save")]
+pub async fn save_sso_connection(
+    slug: String,
+    issuer_url: String,
+    client_id: String,
+    client_secret: Option<String>,
+    default_role: String,
+    trust_unverified_email: Option<String>,
+) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut tx = manager(&ctx, &slug).await?;
+            let keep = [
+                ("issuer_url", issuer_url.as_str()),
+                ("client_id", client_id.as_str()),
+            ];
+            let default_role = Role::parse(&default_role).map_err(|_| {
+                AppError::field("default_role", "Choose admin, member or viewer.").keeping(&keep)
+            })?;
+            connection::save(
+                &mut tx,
+                &ctx.meta,
+                &ctx.state.sso,
+                connection::Settings {
+                    issuer_url,
+                    client_id,
+                    client_secret,
+                    default_role,
+                    trust_unverified_email: trust_unverified_email.is_some(),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            redirect(&format!("/o/{}/sso?notice=saved", slug.trim()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Turns single sign-on on (after a successful test) or off.
+#[server(prefix = "/api", endpoint = "sso/enable")]
+pub async fn set_sso_enabled(slug: String, on: bool) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut tx = manager(&ctx, &slug).await?;
+            connection::set_enabled(&mut tx, &ctx.meta, on).await?;
+            tx.commit().await?;
+            redirect(&format!(
+                "/o/{}/sso?notice={}",
+                slug.trim(),
+                if on { "enabled" } else { "disabled" }
+            ));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Makes single sign-on the only way in (or optional again).
+#[server(prefix = "/api", endpoint = "sso/enforce")]
+pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut tx = manager(&ctx, &slug).await?;
+            connection::set_enforced(&mut tx, &ctx.meta, on).await?;
+            tx.commit().await?;
+            redirect(&format!(
+                "/o/{}/sso?notice={}",
+                slug.trim(),
+                if on { "enforced" } else { "unenforced" }
+            ));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "sso/domains/add")]
+pub async fn add_sso_domain(slug: String, domain: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut tx = manager(&ctx, &slug).await?;
+            let keep = [("domain", domain.as_str())];
+            let parsed = EmailDomain::parse(&domain)
+                .map_err(|m| AppError::field("domain", m).keeping(&keep))?;
+            domains::add(&mut tx, &ctx.meta, &parsed)
+                .await
+                .map_err(|e| e.keeping(&keep))?;
+            tx.commit().await?;
+            redirect(&format!(
+                "/o/{}/sso?notice=domain_added#domains",
+                slug.trim()
+            ));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Looks for the domain's TXT record now. A failed look-up is recorded and
+/// reported on the page; it is not an error of the request.
+#[server(prefix = "/api", endpoint = "sso/domains/verify")]
+pub async fn verify_sso_domain(slug: String, domain_id: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut tx = manager(&ctx, &slug).await?;
+            let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
+            let outcome = domains::verify(&mut tx, &ctx.meta, &ctx.state.sso, id).await?;
+            tx.commit().await?;
+            let notice = if outcome.is_ok() {
+                "domain_verified"
+            } else {
+                "domain_not_verified"
+            };
+            redirect(&format!("/o/{}/sso?notice={notice}#domains", slug.trim()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "sso/domains/remove")]
+pub async fn remove_sso_domain(slug: String, domain_id: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let ctx = ctx().await?;
+            let mut tx = manager(&ctx, &slug).await?;
+            let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
+            domains::remove(&mut tx, &ctx.meta, id).await?;
+            tx.commit().await?;
+            redirect(&format!(
+                "/o/{}/sso?notice=domain_removed#domains",
+                slug.trim()
+            ));
+            Ok(())
+        }
+        .await,
+    )
+}

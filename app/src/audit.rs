@@ -15,6 +15,53 @@ pub enum ActionGroup {
     Settings,
 }
 
+impl ActionGroup {
+    pub const ALL: &'static [ActionGroup] = &[
+        ActionGroup::SignIn,
+        ActionGroup::Members,
+        ActionGroup::Invitations,
+        ActionGroup::Roles,
+        ActionGroup::Sso,
+        ActionGroup::Settings,
+    ];
+
+    /// How the group is named in URLs.
+    pub fn code(self) -> &'static str {
+        match self {
+            ActionGroup::SignIn => "sign_in",
+            ActionGroup::Members => "members",
+            ActionGroup::Invitations => "invitations",
+            ActionGroup::Roles => "roles",
+            ActionGroup::Sso => "sso",
+            ActionGroup::Settings => "settings",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ActionGroup::SignIn => "Sign-in",
+            ActionGroup::Members => "Members",
+            ActionGroup::Invitations => "Invitations",
+            ActionGroup::Roles => "Roles",
+            ActionGroup::Sso => "Single sign-on",
+            ActionGroup::Settings => "Settings",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.code() == code)
+    }
+
+    /// The action codes in this group.
+    pub fn codes(self) -> Vec<&'static str> {
+        AuditAction::ALL
+            .iter()
+            .filter(|a| a.group() == self)
+            .map(|a| a.code())
+            .collect()
+    }
+}
+
 macro_rules! audit_actions {
     ($($variant:ident => $code:literal, $group:ident, $sentence:literal;)*) => {
         /// An action recorded in the audit log. The code (`member.invited`)
@@ -78,6 +125,8 @@ audit_actions! {
     SsoDomainCheckFailed => "sso.domain_check_failed", Sso,       "could not verify an email domain";
     SsoDomainRemoved    => "sso.domain_removed",     Sso,         "removed an email domain";
     MemberJoinedViaSso  => "member.joined_via_sso",  Members,     "joined through single sign-on";
+    AuditRetentionChanged => "org.audit_retention_changed", Settings, "changed how long audit events are kept";
+    AuditPurged         => "audit.purged",           Settings,    "removed audit events older than the retention period";
 }
 
 #[cfg(test)]

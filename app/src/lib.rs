@@ -29,6 +29,7 @@ use leptos_router::{
     path,
 };
 use pages::{
+    audit::AuditPage,
     home::HomePage,
     invitation::InvitationPage,
     mailbox::MailboxPage,
@@ -136,6 +137,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("sso") view=SsoPage ssr=SsrMode::Async />
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
                 </ParentRoute>
                 <Route path=path!("/invite") view=InvitationPage ssr=SsrMode::Async />
                 <Route path=path!("/sso/failed") view=SsoFailedPage ssr=SsrMode::Async />

@@ -1,4 +1,4 @@
--- The three cluster roles of the application (see migrations/*_foundation.sql
+-- The four cluster roles of the application (see migrations/*_foundation.sql
 -- and README "How isolation works"). Idempotent; run as a superuser (or a
 -- role with CREATEROLE) once per PostgreSQL cluster, before any migration.
 --
@@ -17,6 +17,9 @@ begin
     if not exists (select 1 from pg_roles where rolname = 'app_lookup') then
         create role app_lookup;
     end if;
+    if not exists (select 1 from pg_roles where rolname = 'app_maintenance') then
+        create role app_maintenance;
+    end if;
 end
 $$;
 
@@ -27,5 +30,7 @@ alter role app_owner   login noinherit nosuperuser nocreatedb nocreaterole nobyp
 alter role app_runtime login inherit nosuperuser nocreatedb nocreaterole nobypassrls;
 -- Owner of the pre-context look-up functions; nobody logs in as it.
 alter role app_lookup  nologin noinherit nosuperuser nocreatedb nocreaterole nobypassrls;
+alter role app_maintenance nologin noinherit nosuperuser nocreatedb nocreaterole nobypassrls;
 
 grant app_lookup to app_owner;
+grant app_maintenance to app_owner;

@@ -3,6 +3,7 @@
 //! The Trellis server: start-up, the router, and the routes that live
 //! outside Leptos. `main.rs` only reads the configuration and calls [`run`].
 
+pub mod audit_export;
 pub mod config;
 pub mod health;
 pub mod http;

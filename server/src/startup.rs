@@ -216,6 +216,11 @@ async fn maintenance(
         if let Err(error) = rate_limit::prune(&db).await {
             tracing::warn!(%error, "could not prune rate limits");
         }
+        match app::domain::audit_view::purge_expired(&db).await {
+            Ok((0, _)) => {}
+            Ok((orgs, removed)) => tracing::info!(orgs, removed, "expired audit events removed"),
+            Err(error) => tracing::warn!(%error, "could not remove expired audit events"),
+        }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(600)) => {}
             _ = shutdown.changed() => break,
@@ -261,6 +266,7 @@ pub fn build_router(
         .route("/healthz", get(healthz))
         .route("/sso/start", get(crate::sso::start))
         .route("/sso/callback", get(crate::sso::callback))
+        .route("/o/{slug}/audit.csv", get(crate::audit_export::export))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

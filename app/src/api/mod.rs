@@ -1,6 +1,7 @@
 //! Server functions, by area. Each is thin: context, validation, one call
 //! into the domain layer.
 
+pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;

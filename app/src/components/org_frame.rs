@@ -64,6 +64,9 @@ fn OrgFrame(viewer: Viewer) -> impl IntoView {
     if viewer.role.can(Permission::ManageSso) {
         nav.push(("Single sign-on", format!("{home}/sso")));
     }
+    if viewer.role.can(Permission::ViewAudit) {
+        nav.push(("Audit log", format!("{home}/audit")));
+    }
     if viewer.role.can(Permission::ManageOrganization) {
         nav.push(("Settings", format!("{home}/settings")));
     }

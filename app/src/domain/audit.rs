@@ -97,9 +97,10 @@ pub(crate) async fn insert(
     };
     sqlx::query!(
         r#"
-        insert into audit_event (org_id, audit_event_id, actor_user_id, actor_email, action,
+        insert into audit_event (org_id, audit_event_id, actor_user_id, actor_email, actor_name, action,
                                  target_type, target_id, target_label, ip_address, user_agent, details)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        values ($1, $2, $3, $4, (select display_name from app_user where user_id = $3), $5, $6, $7, $8, $9,
+                $10, $11)
         "#,
         org_id.0,
         Uuid::now_v7(),

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_view;
 pub mod auth;
 pub mod db;
 pub mod demo;

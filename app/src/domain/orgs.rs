@@ -155,6 +155,44 @@ pub async fn rename(
     Ok(true)
 }
 
+/// How many days audit events are kept (`None`: forever).
+pub async fn audit_retention(tx: &mut OrgTx) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select audit_retention_days from organization where org_id = $1",
+        tx.org_id().0
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// Sets how long audit events are kept; the maintenance job removes older
+/// ones (recording that it did). Returns whether anything changed.
+pub async fn set_audit_retention(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    days: Option<i32>,
+) -> Result<bool, sqlx::Error> {
+    let old = audit_retention(tx).await?;
+    if old == days {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "update organization set audit_retention_days = $2 where org_id = $1",
+        tx.org_id().0,
+        days
+    )
+    .execute(tx.conn())
+    .await?;
+    audit::record(
+        tx,
+        meta,
+        Event::new(AuditAction::AuditRetentionChanged)
+            .details(serde_json::json!({ "from_days": old, "to_days": days })),
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Moves the organization to a new URL name. The old one keeps answering
 /// with a page that points to the new login link.
 pub async fn change_slug(

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod audit;
 pub mod home;
 pub mod invitation;
 pub mod mailbox;

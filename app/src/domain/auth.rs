@@ -575,18 +575,7 @@ pub async fn request_sign_in_link(
     email: &Email,
     org: Option<&lookup::OrgSummary>,
 ) -> Result<(), AppError> {
-    rate_limit::hit(
-        env.db,
-        &env.ip_bucket("email"),
-        env.limits.email_requests_per_ip,
-    )
-    .await?;
-    rate_limit::hit(
-        env.db,
-        &account_bucket("email", email.as_str()),
-        env.limits.email_requests_per_account,
-    )
-    .await?;
+    limit_email_requests(env, email).await?;
     let Some(identity) = lookup::user_for_sign_in(env.db, email.as_str()).await? else {
         return Ok(());
     };
@@ -673,12 +662,9 @@ pub async fn sign_in_with_link(
     }))
 }
 
-// ---------------------------------------------------------------------------
-// Password reset
-// ---------------------------------------------------------------------------
-
-/// Sends a reset link if the address has an account. Always "works".
-pub async fn request_password_reset(env: &AuthEnv<'_>, email: &Email) -> Result<(), AppError> {
+/// Counts one emailed-link request against the client address and the
+/// account; refuses once either is over its limit.
+async fn limit_email_requests(env: &AuthEnv<'_>, email: &Email) -> Result<(), AppError> {
     rate_limit::hit(
         env.db,
         &env.ip_bucket("email"),
@@ -691,6 +677,16 @@ pub async fn request_password_reset(env: &AuthEnv<'_>, email: &Email) -> Result<
         env.limits.email_requests_per_account,
     )
     .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Password reset
+// ---------------------------------------------------------------------------
+
+/// Sends a reset link if the address has an account. Always "works".
+pub async fn request_password_reset(env: &AuthEnv<'_>, email: &Email) -> Result<(), AppError> {
+    limit_email_requests(env, email).await?;
     let Some(identity) = lookup::user_for_sign_in(env.db, email.as_str()).await? else {
         return Ok(());
     };

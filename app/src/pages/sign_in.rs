@@ -1,6 +1,7 @@
 //! Signing in: the generic `/login`, each organization's own
 //! `/o/{slug}/login`, and the page an emailed sign-in link opens.
 
+use crate::pages::sso_continue::start_path;
 use crate::{
     api::{
         auth::{ContinueWithSso, RequestSignInLink, SignIn, UseSignInLink},
@@ -81,7 +82,7 @@ pub fn OrgLoginPage() -> impl IntoView {
                     Ok(org) if org.sso_enforced && query.read_untracked().get("break_glass").is_none() => {
                         // Single sign-on is the only way in: straight to the provider.
                         EitherOf3::A(
-                            view! { <Redirect path=sso_start(&org.slug, &email.get_untracked()) /> }
+                            view! { <Redirect path=start_path(&org.slug, &email.get_untracked()) /> }
                                 .into_any(),
                         )
                     }
@@ -175,17 +176,12 @@ fn OrgSignIn(org: OrgLogin, email: Signal<String>) -> impl IntoView {
     }
 }
 
-/// Where "Continue with single sign-on" goes for `slug`.
-fn sso_start(slug: &str, email: &str) -> String {
-    crate::pages::sso_continue::start_path(slug, email)
-}
-
 /// The organization's provider, first among the ways in.
 #[component]
 fn SsoButton(slug: String, email: Signal<String>) -> impl IntoView {
     view! {
         <a
-            href=move || sso_start(&slug, &email.get())
+            href=move || start_path(&slug, &email.get())
             rel="external"
             data-testid="sso-button"
             class="flex w-full items-center justify-center gap-2 rounded-lg bg-slate-900 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-slate-700"
@@ -210,7 +206,7 @@ fn SsoButton(slug: String, email: Signal<String>) -> impl IntoView {
 fn BreakGlass(org: OrgLogin, email: Signal<String>) -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let errors = FormErrors::new(action_error(sign_in), &["email", "password"]);
-    let use_sso = sso_start(&org.slug, "");
+    let use_sso = start_path(&org.slug, "");
     view! {
         <div class="rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" role="note">
             <p class="font-semibold">"Owner recovery sign-in"</p>

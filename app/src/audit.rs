@@ -104,6 +104,8 @@ audit_actions! {
     SwitchedOut         => "auth.switched_out",      SignIn,      "left to switch organization";
     SwitchedIn          => "auth.switched_in",       SignIn,      "switched into the organization";
     PasswordReset       => "auth.password_reset",    SignIn,      "reset their password";
+    PasswordResetRequested => "auth.password_reset_requested", SignIn, "asked for a password reset link";
+    SignInLinkSent      => "auth.sign_in_link_sent", SignIn,      "asked for a sign-in link by email";
     EmailVerified       => "auth.email_verified",    SignIn,      "verified their email address";
     InvitationCreated   => "invitation.created",     Invitations, "invited someone";
     InvitationResent    => "invitation.resent",      Invitations, "resent an invitation";

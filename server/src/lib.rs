@@ -12,4 +12,4 @@ pub mod sso;
 pub mod startup;
 pub mod telemetry;
 
-pub use startup::{RouterOptions, StartupError, build_router, run};
+pub use startup::{RouterOptions, StartupError, build_router, plain_routes, run};

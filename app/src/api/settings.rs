@@ -102,7 +102,7 @@ pub async fn delete_org(slug: String, confirm_name: String) -> Result<(), AppErr
         async move {
             let ctx = ctx().await?;
             let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
-            match orgs::delete(&mut tx, &confirm_name).await? {
+            match orgs::delete(&mut tx, &ctx.meta, &confirm_name).await? {
                 Ok(name) => {
                     tx.commit().await?;
                     session::end(&ctx.session).await.map_err(session_error)?;

@@ -610,6 +610,12 @@ pub async fn request_sign_in_link(
         SIGN_IN_LINK_TTL.whole_minutes(),
     );
     enqueue(tx.conn(), &message).await?;
+    tx.audit_in_orgs(
+        env.meta,
+        Event::new(AuditAction::SignInLinkSent),
+        org.map(|o| o.org_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -706,6 +712,8 @@ pub async fn request_password_reset(env: &AuthEnv<'_>, email: &Email) -> Result<
         RESET_PASSWORD_TTL.whole_minutes(),
     );
     enqueue(tx.conn(), &message).await?;
+    tx.audit_in_every_org(env.meta, Event::new(AuditAction::PasswordResetRequested))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

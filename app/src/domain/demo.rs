@@ -249,6 +249,59 @@ pub async fn seed_big_org(
     Ok(org_id)
 }
 
+/// Adds `events` audit events to an organization made by [`seed_big_org`]
+/// (`members` is the count given there): a month of mostly sign-ins by its
+/// people, with invitations, role changes, removals and SSO tests mixed in,
+/// spread two seconds apart and ending now. For the audit view's scale
+/// checks and the benchmark. Written as the runtime role inside the org, in
+/// batches of 100,000, so row-level security applies as to any write.
+pub async fn seed_audit_events(
+    db: &Db,
+    org_id: crate::ids::OrgId,
+    members: usize,
+    events: i64,
+) -> Result<(), SeedError> {
+    let members = members.max(1) as i64;
+    let batch = 100_000;
+    let mut start = 0;
+    while start < events {
+        let end = (start + batch).min(events);
+        let mut tx = Tenant::begin_without_membership(db, org_id, None).await?;
+        sqlx::query!(
+            r#"
+            insert into audit_event (org_id, audit_event_id, occurred_at, actor_email, actor_name, action,
+                                     target_type, target_label, ip_address, user_agent, details)
+            select $1, gen_random_uuid(), now() - make_interval(secs => 2 * ($3 - i)),
+                   format('person%s@%s.test', lpad((i % $4)::text, 5, '0'), o.slug),
+                   format('Person %s', i % $4),
+                   case when i % 100 < 70 then 'auth.signed_in'
+                        when i % 100 < 80 then 'auth.signed_out'
+                        when i % 100 < 88 then 'auth.sign_in_failed'
+                        when i % 100 < 93 then 'invitation.created'
+                        when i % 100 < 96 then 'invitation.accepted'
+                        when i % 100 < 98 then 'member.role_changed'
+                        when i % 100 < 99 then 'member.removed'
+                        else 'sso.connection_tested' end,
+                   'user', format('person%s@%s.test', lpad(((i * 7) % $4)::text, 5, '0'), o.slug),
+                   format('10.%s.%s.%s', (i / 65536) % 256, (i / 256) % 256, i % 256)::inet,
+                   'Mozilla/5.0 (seeded)', '{"source": "seed_audit_events"}'::jsonb
+            from organization o, generate_series($2::bigint, $5::bigint - 1) i
+            where o.org_id = $1
+            "#,
+            org_id.0,
+            start,
+            events,
+            members,
+            end,
+        )
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        start = end;
+    }
+    Ok(())
+}
+
 const FIRST: &[&str] = &[
     "Ada", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "Kemal",
     "Lena", "Mateo", "Noor", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor",

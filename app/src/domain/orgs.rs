@@ -248,10 +248,11 @@ pub async fn change_slug(
 
 /// Deletes the organization and everything it owns (memberships,
 /// invitations, SSO settings, its audit log), once `typed_name` matches its
-/// name exactly. The deletion cannot be recorded in the organization's own
-/// audit log, which goes with it; it is logged by the server instead.
+/// name exactly. The organization's own audit log goes with it, so the
+/// deletion is recorded in `deleted_organization`, in the same transaction.
 pub async fn delete(
     tx: &mut OrgTx,
+    meta: &RequestMeta,
     typed_name: &str,
 ) -> Result<Result<String, SettingsRefused>, sqlx::Error> {
     let (name, slug) = current(tx).await?;
@@ -259,6 +260,28 @@ pub async fn delete(
         return Ok(Err(SettingsRefused::NameMismatch));
     }
     let org_id = tx.org_id();
+    let (actor_user_id, actor_email) = match tx.actor() {
+        Some(a) => (Some(a.user_id.0), Some(a.email.clone())),
+        None => (None, None),
+    };
+    sqlx::query!(
+        r#"
+        insert into deleted_organization (deleted_org_id, slug, name, actor_user_id, actor_email,
+                                          ip_address, user_agent, details)
+        values ($1, $2, $3, $4, $5, $6, $7, jsonb_build_object(
+            'members', (select count(*) from membership where org_id = $1),
+            'audit_events', (select count(*) from audit_event where org_id = $1)))
+        "#,
+        org_id.0,
+        slug,
+        name,
+        actor_user_id,
+        actor_email,
+        meta.ip.map(sqlx::types::ipnetwork::IpNetwork::from),
+        meta.user_agent.as_deref(),
+    )
+    .execute(tx.conn())
+    .await?;
     // Announces the deletion to the audit log's append-only trigger.
     sqlx::query!(
         r#"select set_config('app.deleting_org_id', $1, true) as "done!""#,
@@ -269,7 +292,7 @@ pub async fn delete(
     sqlx::query!("delete from organization where org_id = $1", org_id.0)
         .execute(tx.conn())
         .await?;
-    let actor = tx.actor().map(|a| a.email.clone()).unwrap_or_default();
-    tracing::info!(org_id = %org_id, org_slug = %slug, org_name = %name, actor = %actor, "organization deleted");
+    tracing::info!(org_id = %org_id, org_slug = %slug, org_name = %name,
+        actor = %actor_email.unwrap_or_default(), "organization deleted");
     Ok(Ok(name))
 }

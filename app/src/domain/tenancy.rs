@@ -184,6 +184,17 @@ impl UserTx {
         meta: &super::request::RequestMeta,
         event: super::audit::Event,
     ) -> Result<(), sqlx::Error> {
+        self.audit_in_orgs(meta, event, None).await
+    }
+
+    /// Records `event` in `only` (when the user is a member of it), or in
+    /// every organization the user belongs to.
+    pub async fn audit_in_orgs(
+        &mut self,
+        meta: &super::request::RequestMeta,
+        event: super::audit::Event,
+        only: Option<OrgId>,
+    ) -> Result<(), sqlx::Error> {
         let user_id = self.user_id;
         let row = sqlx::query!(
             r#"select email from app_user where user_id = $1"#,
@@ -192,8 +203,9 @@ impl UserTx {
         .fetch_one(&mut *self.tx)
         .await?;
         let orgs = sqlx::query_scalar!(
-            "select org_id from membership where user_id = $1",
-            user_id.0
+            "select org_id from membership where user_id = $1 and ($2::uuid is null or org_id = $2)",
+            user_id.0,
+            only.map(|o| o.0)
         )
         .fetch_all(&mut *self.tx)
         .await?;

@@ -125,8 +125,7 @@ impl Tenant {
     /// Begins a transaction in `org_id` on behalf of `user_id`, who must be a
     /// member: the membership and role are read inside the transaction.
     pub async fn begin(db: &Db, org_id: OrgId, user_id: UserId) -> Result<OrgTx, TenantError> {
-        let mut tx = db.pool().begin().await?;
-        set_context(&mut tx, Some(org_id), Some(user_id)).await?;
+        let mut tx = begin_in_context(db, Some(org_id), Some(user_id)).await?;
         let actor = read_actor(&mut tx, org_id, user_id).await?;
         Ok(OrgTx {
             tx,
@@ -147,8 +146,7 @@ impl Tenant {
         org_id: OrgId,
         user_id: Option<UserId>,
     ) -> Result<OrgTx, sqlx::Error> {
-        let mut tx = db.pool().begin().await?;
-        set_context(&mut tx, Some(org_id), user_id).await?;
+        let tx = begin_in_context(db, Some(org_id), user_id).await?;
         Ok(OrgTx {
             tx,
             org_id,
@@ -241,12 +239,29 @@ impl UserScope {
     /// Begins a transaction that sees `user_id`'s own identity, their
     /// memberships and the organizations those belong to — nothing else.
     pub async fn begin(db: &Db, user_id: UserId) -> Result<UserTx, sqlx::Error> {
-        let mut tx = db.pool().begin().await?;
-        set_context(&mut tx, None, Some(user_id)).await?;
+        let tx = begin_in_context(db, None, Some(user_id)).await?;
         Ok(UserTx { tx, user_id })
     }
 }
 
+/// Begins a transaction with its context set, in one round trip: the
+/// context travels with BEGIN. (The ids are UUIDs, whose text is only hex
+/// digits and dashes, so they are safe inside the statement.)
+async fn begin_in_context(
+    db: &Db,
+    org_id: Option<OrgId>,
+    user_id: Option<UserId>,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let org = org_id.map(|id| id.0.to_string()).unwrap_or_default();
+    let user = user_id.map(|id| id.0.to_string()).unwrap_or_default();
+    db.pool()
+        .begin_with(format!(
+            "begin; select set_config('app.org_id', '{org}', true), set_config('app.user_id', '{user}', true)"
+        ))
+        .await
+}
+
+/// Changes the context inside a transaction.
 async fn set_context(
     conn: &mut PgConnection,
     org_id: Option<OrgId>,

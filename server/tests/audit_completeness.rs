@@ -645,6 +645,17 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     assert_eq!(members, 1);
     assert!(events >= 5, "{events}");
 
+    // The journey added and removed members every way there is; the counts
+    // kept on each organization still match.
+    let drifted: Vec<String> = sqlx::query_scalar(
+        "select slug from organization o
+         where member_count <> (select count(*) from membership m where m.org_id = o.org_id)",
+    )
+    .fetch_all(&db.superuser)
+    .await
+    .unwrap();
+    assert!(drifted.is_empty(), "member counts drifted in {drifted:?}");
+
     // Every state-changing endpoint was exercised above.
     let missed: Vec<_> = STATE_CHANGING
         .iter()

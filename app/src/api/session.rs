@@ -249,7 +249,7 @@ pub async fn get_org_home(slug: String) -> Result<OrgHome, AppError> {
             let ctx = ctx().await?;
             let (mut tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
             let org = sqlx::query!(
-                r#"select o.slug, o.name, (select count(*) from membership) as "members!" from organization o where o.org_id = $1"#,
+                r#"select o.slug, o.name, o.member_count::bigint as "members!" from organization o where o.org_id = $1"#,
                 tx.org_id().0
             )
             .fetch_one(tx.conn())

@@ -822,35 +822,49 @@ impl RlsResult {
 }
 
 /// The org-scoped queries the pages above run, each with its explicit
-/// `where org_id = $1`.
-const RLS_QUERIES: &[&str] = &[
-    // Members, first page and a search.
+/// `where org_id = $1`: (label, SQL, the pattern bound as $3).
+const RLS_QUERIES: &[(&str, &str, &str)] = &[
+    ("members, first page", MEMBERS_SQL, "%"),
+    ("members, search", MEMBERS_SQL, "%person0424%"),
+    (
+        "membership check",
+        "select role from membership where org_id = $1 and user_id = $2 and $3::text is not null",
+        "",
+    ),
+    (
+        "audit, first page",
+        "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
+         from audit_event where org_id = $1 and $3::text is not null
+         order by occurred_at desc, audit_event_id desc limit 51",
+        "",
+    ),
+    (
+        "audit, by kind",
+        "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
+         from audit_event where org_id = $1 and action = 'member.role_changed' and $3::text is not null
+         order by occurred_at desc, audit_event_id desc limit 51",
+        "",
+    ),
+];
+
+const MEMBERS_SQL: &str =
     "select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
      from membership m join app_user u on u.user_id = m.user_id
      where m.org_id = $1 and (u.display_name ilike $3 or u.email ilike $3)
-     order by m.created_at desc, m.user_id desc limit 51",
-    // The caller's membership.
-    "select role from membership where org_id = $1 and user_id = $2",
-    // The audit log's first page, and filtered by kind.
-    "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
-     from audit_event where org_id = $1
-     order by occurred_at desc, audit_event_id desc limit 51",
-    "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
-     from audit_event where org_id = $1 and action = any('{member.role_changed}')
-     order by occurred_at desc, audit_event_id desc limit 51",
-];
+     order by m.created_at desc, m.user_id desc limit 51";
 
 /// Runs the same queries, in the same transactions, with 32 concurrent
 /// callers over a pool of 10: as app_runtime with the org context set (what
 /// the app does), and as the superuser, which row-level security does not
 /// apply to, with only the explicit `where`. (app_owner cannot serve as the
-/// unprotected side: RLS is forced on it too.) Alternates twice, so drift
-/// in the machine affects both sides alike.
+/// unprotected side: RLS is forced on it too.) First all of them mixed, then
+/// each alone; every measurement alternates the two sides twice, so drift in
+/// the machine affects both alike.
 async fn rls_overhead(
     settings: &Settings,
     seeded: &Seeded,
     duration: Duration,
-) -> Result<RlsResult, Error> {
+) -> Result<Vec<(&'static str, RlsResult)>, Error> {
     let connect = |url: String| async move {
         PgPoolOptions::new()
             .max_connections(10)
@@ -860,21 +874,38 @@ async fn rls_overhead(
     };
     let runtime = connect(settings.url(Some("app_runtime"), DATABASE)?).await?;
     let superuser = connect(settings.url(None, DATABASE)?).await?;
-    let slice = duration / 2;
-    let (mut with_rls, mut without) = (0.0, 0.0);
-    // A short warm-up of both, then two rounds each.
-    rls_round(&runtime, true, seeded, Duration::from_secs(1)).await?;
-    rls_round(&superuser, false, seeded, Duration::from_secs(1)).await?;
-    for _ in 0..2 {
-        with_rls += rls_round(&runtime, true, seeded, slice).await?;
-        without += rls_round(&superuser, false, seeded, slice).await?;
+    rls_round(&runtime, true, seeded, RLS_QUERIES, Duration::from_secs(1)).await?;
+    rls_round(
+        &superuser,
+        false,
+        seeded,
+        RLS_QUERIES,
+        Duration::from_secs(1),
+    )
+    .await?;
+    let mut results = Vec::new();
+    let mut measure = async |label: &'static str, queries: &'static [(&str, &str, &str)], slice| {
+        let (mut with_rls, mut without) = (0.0, 0.0);
+        for _ in 0..2 {
+            with_rls += rls_round(&runtime, true, seeded, queries, slice).await?;
+            without += rls_round(&superuser, false, seeded, queries, slice).await?;
+        }
+        results.push((
+            label,
+            RlsResult {
+                with_rls: with_rls / 2.0,
+                without: without / 2.0,
+            },
+        ));
+        Ok::<(), Error>(())
+    };
+    measure("all of them, mixed", RLS_QUERIES, duration / 2).await?;
+    for i in 0..RLS_QUERIES.len() {
+        measure(RLS_QUERIES[i].0, &RLS_QUERIES[i..=i], duration / 4).await?;
     }
     runtime.close().await;
     superuser.close().await;
-    Ok(RlsResult {
-        with_rls: with_rls / 2.0,
-        without: without / 2.0,
-    })
+    Ok(results)
 }
 
 /// Transactions per second for one side.
@@ -882,6 +913,7 @@ async fn rls_round(
     pool: &PgPool,
     rls: bool,
     seeded: &Seeded,
+    queries: &'static [(&'static str, &'static str, &'static str)],
     duration: Duration,
 ) -> Result<f64, Error> {
     let done = Arc::new(AtomicU64::new(0));
@@ -902,13 +934,11 @@ async fn rls_round(
                 } else {
                     pool.begin().await?
                 };
-                let sql = RLS_QUERIES[i % RLS_QUERIES.len()];
-                let pattern = if i.is_multiple_of(2) {
-                    "%"
-                } else {
-                    "%person0424%"
-                };
+                let (_, sql, pattern) = queries[i % queries.len()];
+                // Planned for each execution's values on both sides, as the
+                // app's pages are (see OrgTx::plan_for_these_parameters).
                 let rows = sqlx::query(sql)
+                    .persistent(false)
                     .bind(org)
                     .bind(user)
                     .bind(pattern)
@@ -939,7 +969,7 @@ fn print_table(
     settings: &Settings,
     rows: &[Row],
     baseline_rps: f64,
-    rls: &RlsResult,
+    rls: &[(&str, RlsResult)],
     peak_overall: Option<f64>,
 ) {
     let machine = std::fs::read_to_string("/proc/cpuinfo")
@@ -983,12 +1013,16 @@ fn print_table(
     }
     println!();
     println!(
-        "row-level security: {:.0} transactions/s as app_runtime under RLS, {:.0}/s as the superuser \
-         with only the explicit where: overhead {:.1}%",
-        rls.with_rls,
-        rls.without,
-        rls.overhead_percent()
+        "row-level security, transactions/s as app_runtime under RLS vs as the superuser with only the explicit where:"
     );
+    for (label, r) in rls {
+        println!(
+            "  {label:<22} {:>7.0} vs {:>7.0}  overhead {:>5.1}%",
+            r.with_rls,
+            r.without,
+            r.overhead_percent()
+        );
+    }
     if let Some(peak) = peak_overall {
         println!("server peak resident memory, highest of all rows: {peak:.0} MB");
     }

@@ -161,15 +161,6 @@ fn query<'q>(
         .bind(exact)
 }
 
-/// Plans each read for its own parameters: a plan cached for "no actor
-/// filter" would read a million rows for a rare actor.
-async fn plan_for_these_parameters(tx: &mut OrgTx) -> Result<(), sqlx::Error> {
-    sqlx::query("set local plan_cache_mode = force_custom_plan")
-        .execute(tx.conn())
-        .await
-        .map(|_| ())
-}
-
 /// One page, newest first, and the cursor of the next (older) page if any.
 pub async fn page(
     tx: &mut OrgTx,
@@ -177,7 +168,9 @@ pub async fn page(
     after: Option<Cursor>,
     size: usize,
 ) -> Result<(Vec<EventRow>, Option<Cursor>), sqlx::Error> {
-    plan_for_these_parameters(tx).await?;
+    // A plan cached for "no actor filter" would read a million rows for a
+    // rare actor.
+    tx.plan_for_these_parameters().await?;
     let org_id = tx.org_id().0;
     let limit = size as i64 + 1;
     let mut rows = match filter.group {

@@ -70,7 +70,9 @@ pub async fn list(
     };
     let org_id = tx.org_id().0;
     // One query per shape (first page / later page) keeps each plan on the
-    // (org_id, created_at desc, user_id desc) index.
+    // (org_id, created_at desc, user_id desc) index, planned for the actual
+    // pattern: "%" reads 51 members, a search may read them all.
+    tx.plan_for_these_parameters().await?;
     let rows = match after {
         None => {
             sqlx::query_as!(

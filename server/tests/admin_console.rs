@@ -17,15 +17,6 @@ use support::{
 };
 use uuid::Uuid;
 
-async fn user_id(db: &TestDb, email: &str) -> String {
-    sqlx::query_scalar::<_, Uuid>("select user_id from app_user where lower(email) = lower($1)")
-        .bind(email)
-        .fetch_one(&db.superuser)
-        .await
-        .unwrap()
-        .to_string()
-}
-
 /// Adds a member directly (as the superuser), for tests that need more people.
 async fn add_member(db: &TestDb, slug: &str, email: &str, role: Role) -> String {
     let id = Uuid::now_v7();
@@ -82,17 +73,6 @@ async fn audit_log(db: &TestDb, slug: &str) -> Vec<(String, Option<String>, Opti
     .unwrap()
 }
 
-async fn pending_invitation(db: &TestDb, email: &str) -> String {
-    sqlx::query_scalar::<_, Uuid>(
-        "select invitation_id from invitation where email = $1 and accepted_at is null and revoked_at is null",
-    )
-    .bind(email)
-    .fetch_one(&db.superuser)
-    .await
-    .unwrap()
-    .to_string()
-}
-
 /// A server function, its form, and what the test expects of it.
 type Attempt<'a, V, E> = (&'a str, Vec<(&'a str, V)>, E);
 
@@ -132,7 +112,7 @@ async fn each_role_may_do_exactly_what_the_permission_table_says(
             ],
         )
         .await;
-    let invitation = pending_invitation(&db, "pending@new.test").await;
+    let invitation = db.pending_invitation("pending@new.test").await;
 
     for (email, role) in [
         ("olivia@acme.test", Role::Owner),
@@ -247,9 +227,9 @@ async fn owner_rules_hold_and_role_changes_apply_on_the_next_request(
     let db = seeded(connect).await;
     let app = TestApp::spawn(&db).await;
     let (olivia_id, adam_id, mia_id) = (
-        user_id(&db, "olivia@acme.test").await,
-        user_id(&db, "adam@acme.test").await,
-        user_id(&db, "mia@acme.test").await,
+        db.user_id("olivia@acme.test").await,
+        db.user_id("adam@acme.test").await,
+        db.user_id("mia@acme.test").await,
     );
     let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
     let adam = signed_in(&app, "acme", "adam@acme.test").await;
@@ -352,8 +332,8 @@ async fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner(
     let db = seeded(connect).await;
     let app = TestApp::spawn(&db).await;
     let (olivia_id, adam_id) = (
-        user_id(&db, "olivia@acme.test").await,
-        user_id(&db, "adam@acme.test").await,
+        db.user_id("olivia@acme.test").await,
+        db.user_id("adam@acme.test").await,
     );
     let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
     let adam = signed_in(&app, "acme", "adam@acme.test").await;
@@ -516,7 +496,7 @@ async fn invitations_are_mailed_used_once_and_can_be_resent_or_revoked(
     let first_link = mail.link("/invite?token=");
 
     // Resending replaces the link.
-    let nina_id = pending_invitation(&db, "nina@new.test").await;
+    let nina_id = db.pending_invitation("nina@new.test").await;
     let resent = adam
         .call(
             "/api/members/resend_invitation",
@@ -571,7 +551,7 @@ async fn invitations_are_mailed_used_once_and_can_be_resent_or_revoked(
         .wait_for("omar@new.test", "invited you")
         .await
         .link("/invite?token=");
-    let omar_id = pending_invitation(&db, "omar@new.test").await;
+    let omar_id = db.pending_invitation("omar@new.test").await;
     let revoked = adam
         .submit(
             "/api/members/revoke_invitation",
@@ -833,10 +813,10 @@ async fn an_admin_of_org_a_reaches_nothing_of_org_b(_: PgPoolOptions, connect: P
             ],
         )
         .await;
-    let b_invitation = pending_invitation(&db, "g-invite@new.test").await;
+    let b_invitation = db.pending_invitation("g-invite@new.test").await;
     let (gus, max) = (
-        user_id(&db, "gus@globex.test").await,
-        user_id(&db, "max@globex.test").await,
+        db.user_id("gus@globex.test").await,
+        db.user_id("max@globex.test").await,
     );
     let before = snapshot(&db, "globex").await;
 
@@ -916,7 +896,7 @@ async fn removed_members_are_signed_out_and_members_can_leave(
     let mia = signed_in(&app, "acme", "mia@acme.test").await;
     let victor = signed_in(&app, "acme", "victor@acme.test").await;
 
-    let mia_id = user_id(&db, "mia@acme.test").await;
+    let mia_id = db.user_id("mia@acme.test").await;
     let response = adam
         .submit(
             "/api/members/remove",

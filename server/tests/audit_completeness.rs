@@ -166,26 +166,6 @@ fn succeeded(response: &Response) {
     );
 }
 
-async fn user_id(db: &TestDb, email: &str) -> String {
-    sqlx::query_scalar::<_, Uuid>("select user_id from app_user where email = $1")
-        .bind(email)
-        .fetch_one(&db.superuser)
-        .await
-        .unwrap()
-        .to_string()
-}
-
-async fn invitation_id(db: &TestDb, email: &str) -> String {
-    sqlx::query_scalar::<_, Uuid>(
-        "select invitation_id from invitation where email = $1 and accepted_at is null and revoked_at is null",
-    )
-    .bind(email)
-    .fetch_one(&db.superuser)
-    .await
-    .unwrap()
-    .to_string()
-}
-
 /// The token of the newest mail to `to` whose subject contains `subject`,
 /// from its link that contains `link`.
 async fn mailed_token(sink: &SmtpSink, to: &str, subject: &str, link: &str) -> (String, String) {
@@ -329,7 +309,7 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     ledger
         .check("/api/members/invite", "invitation.created")
         .await;
-    let typo = invitation_id(&db, "typo@new.test").await;
+    let typo = db.pending_invitation("typo@new.test").await;
     let response = adam
         .submit(
             "/api/members/resend_invitation",
@@ -397,7 +377,7 @@ async fn every_state_changing_endpoint_records_an_audit_event(
         .await;
 
     // Members: a role change, a removal, someone leaving.
-    let mia_id = user_id(&db, "mia@acme.test").await;
+    let mia_id = db.user_id("mia@acme.test").await;
     let response = adam
         .submit(
             "/api/members/change_role",
@@ -409,7 +389,7 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     ledger
         .check("/api/members/change_role", "member.role_changed")
         .await;
-    let victor_id = user_id(&db, "victor@acme.test").await;
+    let victor_id = db.user_id("victor@acme.test").await;
     let response = adam
         .submit(
             "/api/members/remove",

@@ -117,16 +117,7 @@ const PAGE_BY_ACTION: &str = concat!(
 );
 
 fn like_pattern(text: &str) -> String {
-    let escaped: String = text
-        .trim()
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
+    format!("%{}%", super::db::escape_like(&text.trim().to_lowercase()))
 }
 
 /// The actor filter: a whole email address is matched exactly (through the

@@ -82,6 +82,13 @@ impl RoleAttributes {
 
 /// The name of the constraint a failed statement violated, if that is why it
 /// failed. Domain functions map these names to the errors people see.
+/// Escapes `%`, `_` and `\` so `text` matches itself inside a LIKE pattern.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
     match error {
         sqlx::Error::Database(db) => db.constraint(),

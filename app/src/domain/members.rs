@@ -65,7 +65,7 @@ pub async fn list(
     after: Option<Cursor>,
 ) -> Result<(Vec<Member>, Option<Cursor>), sqlx::Error> {
     let pattern = match search.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => format!("%{}%", escape_like(s)),
+        Some(s) => format!("%{}%", super::db::escape_like(s)),
         None => "%".to_string(),
     };
     let org_id = tx.org_id().0;
@@ -157,12 +157,6 @@ pub async fn count(tx: &mut OrgTx) -> Result<i64, sqlx::Error> {
     )
     .fetch_one(tx.conn())
     .await
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Why a membership change was refused.
@@ -427,6 +421,9 @@ mod tests {
 
     #[test]
     fn search_wildcards_are_literal() {
-        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+        assert_eq!(
+            super::super::db::escape_like("50%_off\\"),
+            "50\\%\\_off\\\\"
+        );
     }
 }

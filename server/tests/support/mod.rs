@@ -95,6 +95,30 @@ impl TestDb {
         Db::new(self.runtime.clone())
     }
 
+    /// A user's id, by email (any case).
+    pub async fn user_id(&self, email: &str) -> String {
+        sqlx::query_scalar::<_, uuid::Uuid>(
+            "select user_id from app_user where lower(email) = lower($1)",
+        )
+        .bind(email)
+        .fetch_one(&self.superuser)
+        .await
+        .unwrap()
+        .to_string()
+    }
+
+    /// The id of the invitation to `email` that is still pending.
+    pub async fn pending_invitation(&self, email: &str) -> String {
+        sqlx::query_scalar::<_, uuid::Uuid>(
+            "select invitation_id from invitation where email = $1 and accepted_at is null and revoked_at is null",
+        )
+        .bind(email)
+        .fetch_one(&self.superuser)
+        .await
+        .unwrap()
+        .to_string()
+    }
+
     /// Closes every pool so the database can be dropped after the test.
     pub async fn close(self) {
         self.runtime.close().await;

@@ -554,12 +554,7 @@ pub async fn sign_out(next: Option<String>) -> Result<(), AppError> {
                         Event::new(crate::audit::AuditAction::SignedOut),
                     )
                     .await?;
-                    let slug = sqlx::query_scalar!(
-                        "select slug from organization where org_id = $1",
-                        tx.org_id().0
-                    )
-                    .fetch_one(tx.conn())
-                    .await?;
+                    let slug = tx.org_label().expect("member").slug.clone();
                     tx.commit().await?;
                     format!("/o/{slug}/login?signed_out=1")
                 }

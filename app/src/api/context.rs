@@ -146,14 +146,9 @@ pub async fn member_of(
 ) -> Result<(OrgTx, OrgSession), AppError> {
     // Check who the member is before what they may do, so that a session of
     // another org is told to sign in rather than "not allowed".
-    let (mut tx, current) = member(ctx, Permission::ViewWorkspace).await?;
-    let actual = sqlx::query_scalar!(
-        "select slug from organization where org_id = $1",
-        tx.org_id().0
-    )
-    .fetch_one(tx.conn())
-    .await?;
-    if actual != slug.trim() {
+    let (tx, current) = member(ctx, Permission::ViewWorkspace).await?;
+    let here = tx.org_label().expect("Tenant::begin reads the org");
+    if here.slug != slug.trim() {
         return Err(AppError::Unauthenticated);
     }
     if !tx.actor().expect("member").role.can(permission) {

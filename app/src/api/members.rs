@@ -77,12 +77,7 @@ pub async fn get_members(
             let (rows, next) = members::list(&mut tx, q.as_deref(), cursor).await?;
             let total = members::count(&mut tx).await?;
             let pending = invitations::pending(&mut tx).await?;
-            let org_name = sqlx::query_scalar!(
-                "select name from organization where org_id = $1",
-                tx.org_id().0
-            )
-            .fetch_one(tx.conn())
-            .await?;
+            let org_name = tx.org_label().expect("member").name.clone();
             tx.commit().await?;
             let now = time::OffsetDateTime::now_utc();
             Ok(MembersPage {

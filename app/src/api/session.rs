@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{ctx, member, session_error, with_status},
+    super::context::{ctx, member, member_of, session_error, with_status},
     crate::{
-        domain::{session, tenancy::UserScope, tenancy::lookup},
+        domain::{members, session, tenancy::UserScope, tenancy::lookup},
         roles::Permission,
     },
 };
@@ -40,20 +40,12 @@ pub async fn get_viewer(slug: String) -> Result<Viewer, AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let (mut tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+            let (tx, current) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
             let actor = tx.actor().cloned().expect("member has an actor");
-            let org = sqlx::query!(
-                "select slug, name from organization where org_id = $1",
-                tx.org_id().0
-            )
-            .fetch_one(tx.conn())
-            .await?;
-            tx.commit().await?;
-            if org.slug != slug {
-                // Signed in, but to another organization.
-                return Err(AppError::Unauthenticated);
-            }
-            let mut user_tx = UserScope::begin(ctx.db(), current.user_id).await?;
+            let org = tx.org_label().cloned().expect("member has an org");
+            // The switcher lists the member's other organizations, which only
+            // their own user scope sees; the same transaction moves there.
+            let mut user_tx = tx.into_user_scope().await?;
             let others = sqlx::query!(
                 r#"
                 select o.slug, o.name, m.role
@@ -134,17 +126,12 @@ pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
             if let Some(current) = session::org_session(&ctx.session)
                 .await
                 .map_err(session_error)?
-                && let Ok((mut tx, _)) = member(&ctx, Permission::ViewWorkspace).await
+                && let Ok((tx, _)) = member(&ctx, Permission::ViewWorkspace).await
             {
                 if current.org_id == org.org_id {
                     signed_in_here = true;
                 } else {
-                    signed_in_elsewhere = sqlx::query_scalar!(
-                        "select name from organization where org_id = $1",
-                        current.org_id.0
-                    )
-                    .fetch_optional(tx.conn())
-                    .await?;
+                    signed_in_elsewhere = tx.org_label().map(|o| o.name.clone());
                 }
             }
             let switching_from = session::switch_intent(&ctx.session)
@@ -247,22 +234,15 @@ pub async fn get_org_home(slug: String) -> Result<OrgHome, AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let (mut tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
-            let org = sqlx::query!(
-                r#"select o.slug, o.name, o.member_count::bigint as "members!" from organization o where o.org_id = $1"#,
-                tx.org_id().0
-            )
-            .fetch_one(tx.conn())
-            .await?;
+            let (mut tx, current) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
+            let member_count = members::count(&mut tx).await?;
             let role = tx.actor().expect("member").role;
+            let org_name = tx.org_label().expect("member").name.clone();
             tx.commit().await?;
-            if org.slug != slug {
-                return Err(AppError::Unauthenticated);
-            }
             Ok(OrgHome {
-                org_name: org.name,
+                org_name,
                 role,
-                member_count: org.members,
+                member_count,
                 signed_in_with: match current.method {
                     crate::domain::session::AuthMethod::Password => "your password",
                     crate::domain::session::AuthMethod::EmailLink => "an emailed link",

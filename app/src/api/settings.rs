@@ -29,17 +29,12 @@ pub async fn get_org_settings(slug: String) -> Result<OrgSettings, AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
-            let row = sqlx::query!(
-                "select name, slug from organization where org_id = $1",
-                tx.org_id().0
-            )
-            .fetch_one(tx.conn())
-            .await?;
+            let (tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
+            let org = tx.org_label().cloned().expect("member");
             tx.commit().await?;
             Ok(OrgSettings {
-                name: row.name,
-                slug: row.slug,
+                name: org.name,
+                slug: org.slug,
             })
         }
         .await,

@@ -73,12 +73,7 @@ pub async fn get_sso_settings(slug: String) -> Result<SsoSettings, AppError> {
         async move {
             let ctx = ctx().await?;
             let mut tx = manager(&ctx, &slug).await?;
-            let org_name = sqlx::query_scalar!(
-                "select name from organization where org_id = $1",
-                tx.org_id().0
-            )
-            .fetch_one(tx.conn())
-            .await?;
+            let org_name = tx.org_label().expect("member").name.clone();
             let connection = connection::load(&mut tx).await?.map(|c| ConnectionView {
                 issuer_url: c.issuer_url.clone(),
                 client_id: c.client_id.clone(),

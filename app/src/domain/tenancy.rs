@@ -31,6 +31,14 @@ pub struct Actor {
     pub sessions_valid_after: time::OffsetDateTime,
 }
 
+/// The organization a member transaction runs in, read together with the
+/// membership when the transaction began.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgLabel {
+    pub slug: String,
+    pub name: String,
+}
+
 /// Why an org transaction could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
@@ -56,7 +64,7 @@ impl From<TenantError> for crate::error::AppError {
 pub struct OrgTx {
     tx: Transaction<'static, Postgres>,
     org_id: OrgId,
-    actor: Option<Actor>,
+    actor: Option<(Actor, OrgLabel)>,
 }
 
 impl OrgTx {
@@ -66,7 +74,13 @@ impl OrgTx {
 
     /// The acting member; `None` for system work and pre-authentication events.
     pub fn actor(&self) -> Option<&Actor> {
-        self.actor.as_ref()
+        self.actor.as_ref().map(|(actor, _)| actor)
+    }
+
+    /// The organization's URL name and display name, as read with the acting
+    /// member's membership (so `None` when there is no acting member).
+    pub fn org_label(&self) -> Option<&OrgLabel> {
+        self.actor.as_ref().map(|(_, org)| org)
     }
 
     /// The connection, for the domain's queries.
@@ -90,6 +104,18 @@ impl OrgTx {
         self.tx.commit().await
     }
 
+    /// Continues this transaction outside the organization, as the acting
+    /// member's own user scope (see [`UserScope`]): for a page that shows
+    /// both the org and the member's other organizations, in one transaction.
+    pub async fn into_user_scope(mut self) -> Result<UserTx, TenantError> {
+        let user_id = self.actor().ok_or(TenantError::NotAMember)?.user_id;
+        set_context(&mut self.tx, None, Some(user_id)).await?;
+        Ok(UserTx {
+            tx: self.tx,
+            user_id,
+        })
+    }
+
     /// Re-reads the acting member after this transaction created or changed
     /// their membership (e.g. the owner of a brand-new organization).
     pub async fn act_as_member(&mut self, user_id: UserId) -> Result<(), TenantError> {
@@ -102,12 +128,13 @@ async fn read_actor(
     conn: &mut PgConnection,
     org_id: OrgId,
     user_id: UserId,
-) -> Result<Actor, TenantError> {
+) -> Result<(Actor, OrgLabel), TenantError> {
     let row = sqlx::query!(
         r#"
-        select u.email, u.display_name, m.role, u.sessions_valid_after
+        select u.email, u.display_name, m.role, u.sessions_valid_after, o.slug, o.name
         from membership m
         join app_user u on u.user_id = m.user_id
+        join organization o on o.org_id = m.org_id
         where m.org_id = $1 and m.user_id = $2
         "#,
         org_id.0,
@@ -121,13 +148,18 @@ async fn read_actor(
     let role = Role::parse(&row.role).map_err(|_| {
         sqlx::Error::Decode(format!("unknown role {:?} in membership", row.role).into())
     })?;
-    Ok(Actor {
+    let actor = Actor {
         user_id,
         email: row.email,
         display_name: row.display_name,
         role,
         sessions_valid_after: row.sessions_valid_after,
-    })
+    };
+    let org = OrgLabel {
+        slug: row.slug,
+        name: row.name,
+    };
+    Ok((actor, org))
 }
 
 /// Opens org transactions.

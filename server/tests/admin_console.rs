@@ -1106,6 +1106,29 @@ async fn ten_thousand_members_page_by_keyset_and_search(
         .unwrap();
     let emails: Vec<_> = found.members.iter().map(|m| m.email.as_str()).collect();
     assert_eq!(emails, ["person04242@bigco.test"]);
+    // A search pages by the same cursor: "person00" names 1,000 members.
+    let mut matched = std::collections::HashSet::new();
+    let mut after = String::new();
+    loop {
+        let page: MembersPage = owner
+            .call(
+                "/api/members/list",
+                &[("slug", "bigco"), ("q", "person00"), ("after", &after)],
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        for member in &page.members {
+            assert!(member.email.starts_with("person00"), "{}", member.email);
+            assert!(matched.insert(member.user_id.clone()), "no match twice");
+        }
+        match page.next {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    assert_eq!(matched.len(), 1000);
     let literal: MembersPage = owner
         .call("/api/members/list", &[("slug", "bigco"), ("q", "%")])
         .await

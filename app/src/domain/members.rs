@@ -64,46 +64,58 @@ pub async fn list(
     search: Option<&str>,
     after: Option<Cursor>,
 ) -> Result<(Vec<Member>, Option<Cursor>), sqlx::Error> {
-    let pattern = match search.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => format!("%{}%", super::db::escape_like(s)),
-        None => "%".to_string(),
-    };
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
     let org_id = tx.org_id().0;
-    // One query per shape (first page / later page) keeps each plan on the
-    // (org_id, created_at desc, user_id desc) index, planned for the actual
-    // pattern: "%" reads 51 members, a search may read them all.
-    tx.plan_for_these_parameters().await?;
-    let rows = match after {
-        None => {
+    let rows = match (search, after) {
+        // A search runs in a look-up function scoped to the org in context
+        // (see the member_search migration): under RLS, `ilike` could only
+        // run after app_user's per-row policy, once for every member.
+        (Some(search), after) => {
+            let pattern = format!("%{}%", super::db::escape_like(search));
+            sqlx::query_as!(
+                MemberRow,
+                r#"
+                select user_id as "user_id!", display_name as "display_name!", email as "email!",
+                       role as "role!", created_at as "created_at!", last_sign_in_at
+                from lookup.members_matching($1, $2, $3, $4)
+                "#,
+                pattern,
+                after.map(|c| c.joined_at),
+                after.map(|c| c.user_id.0),
+                (PAGE_SIZE + 1) as i32,
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+        // Otherwise one query per shape (first page / later page), each a
+        // walk of the (org_id, created_at desc, user_id desc) index.
+        (None, None) => {
             sqlx::query_as!(
                 MemberRow,
                 r#"
                 select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
                 from membership m join app_user u on u.user_id = m.user_id
-                where m.org_id = $1 and (u.display_name ilike $2 or u.email ilike $2)
+                where m.org_id = $1
                 order by m.created_at desc, m.user_id desc
-                limit $3
+                limit $2
                 "#,
                 org_id,
-                pattern,
                 PAGE_SIZE + 1,
             )
             .fetch_all(tx.conn())
             .await?
         }
-        Some(cursor) => {
+        (None, Some(cursor)) => {
             sqlx::query_as!(
                 MemberRow,
                 r#"
                 select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
                 from membership m join app_user u on u.user_id = m.user_id
-                where m.org_id = $1 and (u.display_name ilike $2 or u.email ilike $2)
-                  and (m.created_at, m.user_id) < ($3, $4)
+                where m.org_id = $1 and (m.created_at, m.user_id) < ($2, $3)
                 order by m.created_at desc, m.user_id desc
-                limit $5
+                limit $4
                 "#,
                 org_id,
-                pattern,
                 cursor.joined_at,
                 cursor.user_id.0,
                 PAGE_SIZE + 1,

@@ -90,6 +90,8 @@ struct Row {
     p99_ms: f64,
     /// Peak resident memory of the server during this measurement.
     peak_mb: Option<f64>,
+    /// CPU time per request: the serving process, and PostgreSQL.
+    cpu: Option<CpuPerRequest>,
     note: String,
 }
 
@@ -422,6 +424,81 @@ fn status_kb(pid: u32, field: &str) -> Option<f64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time spent so far, in clock ticks (`USER_HZ`, 100 per second on
+/// Linux): by one process, by every PostgreSQL process, and by the whole
+/// machine.
+struct CpuSample {
+    serving: u64,
+    postgres: u64,
+    machine: u64,
+}
+
+/// Milliseconds of CPU per request during one measurement.
+#[derive(Clone, Copy)]
+struct CpuPerRequest {
+    serving_ms: f64,
+    postgres_ms: f64,
+    /// Everything else on the machine: wrk itself, and the harness.
+    other_ms: f64,
+}
+
+impl CpuSample {
+    fn take(serving: u32) -> Option<Self> {
+        let serving = process_ticks(serving)?;
+        let mut postgres = 0;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let is_postgres = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres");
+            if is_postgres {
+                postgres += process_ticks(pid).unwrap_or(0);
+            }
+        }
+        // The first line of /proc/stat: user nice system idle iowait irq softirq steal …
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let busy = fields.iter().enumerate().filter(|(i, _)| *i != 3 && *i != 4);
+        Some(Self {
+            serving,
+            postgres,
+            machine: busy.map(|(_, t)| t).take(6).sum(),
+        })
+    }
+
+    fn per_request_since(&self, before: &Self, requests: u64) -> CpuPerRequest {
+        let ms = |ticks: u64| ticks as f64 * 10.0 / requests.max(1) as f64;
+        let serving = self.serving.saturating_sub(before.serving);
+        // Backends that exited during the run take their time with them, so
+        // this is a lower bound; the pools keep their connections open.
+        let postgres = self.postgres.saturating_sub(before.postgres);
+        let machine = self.machine.saturating_sub(before.machine);
+        CpuPerRequest {
+            serving_ms: ms(serving),
+            postgres_ms: ms(postgres),
+            other_ms: ms(machine.saturating_sub(serving + postgres)),
+        }
+    }
+}
+
+/// utime + stime of a process (and its threads), in clock ticks.
+fn process_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; count from after it.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the whole line are the 12th and 13th after ')'.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
 fn free_port() -> Result<u16, Error> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -547,17 +624,29 @@ impl Load {
         if let Some(server) = server {
             server.reset_peak();
         }
+        // The baseline is served by this process.
+        let serving = server.map_or(std::process::id(), |s| s.pid);
+        let before = CpuSample::take(serving);
         let out = wrk(&script, &request.url, self.connections, self.duration).await?;
+        let after = CpuSample::take(serving);
         let _ = std::fs::remove_file(&script);
         let parsed =
             WrkOutput::parse(&out).ok_or_else(|| format!("unreadable wrk output:\n{out}"))?;
         let failed = (parsed.bad > 0)
             .then(|| format!("{} of {} requests failed", parsed.bad, parsed.requests));
+        let cpu = before
+            .zip(after)
+            .map(|(b, a)| a.per_request_since(&b, parsed.requests));
         eprintln!(
-            "{name}: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms{}",
+            "{name}: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, CPU ms/req {}{}",
             parsed.rps,
             parsed.p50_ms,
             parsed.p99_ms,
+            cpu.map(|c| format!(
+                "server {:.2} db {:.2} other {:.2}",
+                c.serving_ms, c.postgres_ms, c.other_ms
+            ))
+            .unwrap_or_default(),
             failed
                 .as_deref()
                 .map(|f| format!(" — {f}"))
@@ -570,6 +659,7 @@ impl Load {
                 p50_ms: parsed.p50_ms,
                 p99_ms: parsed.p99_ms,
                 peak_mb: server.and_then(Server::peak_mb),
+                cpu,
                 note: String::new(),
             },
             failed,
@@ -823,12 +913,25 @@ impl RlsResult {
 
 /// The org-scoped queries the pages above run, each with its explicit
 /// `where org_id = $1`: (label, SQL, the pattern bound as $3).
-const RLS_QUERIES: &[(&str, &str, &str)] = &[
-    ("members, first page", MEMBERS_SQL, "%"),
-    ("members, search", MEMBERS_SQL, "%person0424%"),
+/// (label, SQL as the runtime role, SQL as the superuser, pattern). The two
+/// are the same statement except for the search, which the app runs through
+/// `lookup.members_matching` (scoped to the org in context); its plain
+/// counterpart is the query that function runs, with the explicit `where`.
+type RlsQuery = (&'static str, &'static str, &'static str, &'static str);
+
+const RLS_QUERIES: &[RlsQuery] = &[
+    ("members, first page", MEMBERS_SQL, MEMBERS_SQL, ""),
+    (
+        "members, search",
+        "select * from lookup.members_matching($3, null, null, 51)
+         where $1::uuid is not null and $2::uuid is not null",
+        MEMBERS_SEARCH_SQL,
+        "%person0424%",
+    ),
     (
         "membership check",
-        "select role from membership where org_id = $1 and user_id = $2 and $3::text is not null",
+        MEMBERSHIP_SQL,
+        MEMBERSHIP_SQL,
         "",
     ),
     (
@@ -836,22 +939,52 @@ const RLS_QUERIES: &[(&str, &str, &str)] = &[
         "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
          from audit_event where org_id = $1 and $3::text is not null
          order by occurred_at desc, audit_event_id desc limit 51",
+        "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
+         from audit_event where org_id = $1 and $3::text is not null
+         order by occurred_at desc, audit_event_id desc limit 51",
         "",
     ),
     (
         "audit, by kind",
-        "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
-         from audit_event where org_id = $1 and action = 'member.role_changed' and $3::text is not null
-         order by occurred_at desc, audit_event_id desc limit 51",
+        AUDIT_BY_KIND_SQL,
+        AUDIT_BY_KIND_SQL,
         "",
     ),
 ];
 
+/// No table at all: the difference is what setting the context with BEGIN
+/// costs by itself.
+const CONTEXT_ONLY: &[RlsQuery] = &[(
+    "context only (no table)",
+    "select 1 where $1::uuid is not null and $2::uuid is not null and $3::text is not null",
+    "select 1 where $1::uuid is not null and $2::uuid is not null and $3::text is not null",
+    "",
+)];
+
 const MEMBERS_SQL: &str =
+    "select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
+     from membership m join app_user u on u.user_id = m.user_id
+     where m.org_id = $1 and $3::text is not null
+     order by m.created_at desc, m.user_id desc limit 51";
+
+const MEMBERS_SEARCH_SQL: &str =
     "select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
      from membership m join app_user u on u.user_id = m.user_id
      where m.org_id = $1 and (u.display_name ilike $3 or u.email ilike $3)
      order by m.created_at desc, m.user_id desc limit 51";
+
+/// What Tenant::begin reads: the member, their role, and the org's names.
+const MEMBERSHIP_SQL: &str =
+    "select u.email, u.display_name, m.role, u.sessions_valid_after, o.slug, o.name
+     from membership m
+     join app_user u on u.user_id = m.user_id
+     join organization o on o.org_id = m.org_id
+     where m.org_id = $1 and m.user_id = $2 and $3::text is not null";
+
+const AUDIT_BY_KIND_SQL: &str =
+    "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
+     from audit_event where org_id = $1 and action = 'member.role_changed' and $3::text is not null
+     order by occurred_at desc, audit_event_id desc limit 51";
 
 /// Runs the same queries, in the same transactions, with 32 concurrent
 /// callers over a pool of 10: as app_runtime with the org context set (what
@@ -884,7 +1017,7 @@ async fn rls_overhead(
     )
     .await?;
     let mut results = Vec::new();
-    let mut measure = async |label: &'static str, queries: &'static [(&str, &str, &str)], slice| {
+    let mut measure = async |label: &'static str, queries: &'static [RlsQuery], slice| {
         let (mut with_rls, mut without) = (0.0, 0.0);
         for _ in 0..2 {
             with_rls += rls_round(&runtime, true, seeded, queries, slice).await?;
@@ -903,6 +1036,7 @@ async fn rls_overhead(
     for i in 0..RLS_QUERIES.len() {
         measure(RLS_QUERIES[i].0, &RLS_QUERIES[i..=i], duration / 4).await?;
     }
+    measure(CONTEXT_ONLY[0].0, CONTEXT_ONLY, duration / 4).await?;
     runtime.close().await;
     superuser.close().await;
     Ok(results)
@@ -913,7 +1047,7 @@ async fn rls_round(
     pool: &PgPool,
     rls: bool,
     seeded: &Seeded,
-    queries: &'static [(&'static str, &'static str, &'static str)],
+    queries: &'static [RlsQuery],
     duration: Duration,
 ) -> Result<f64, Error> {
     let done = Arc::new(AtomicU64::new(0));
@@ -934,9 +1068,10 @@ async fn rls_round(
                 } else {
                     pool.begin().await?
                 };
-                let (_, sql, pattern) = queries[i % queries.len()];
+                let (_, with_rls, without, pattern) = queries[i % queries.len()];
+                let sql = if rls { with_rls } else { without };
                 // Planned for each execution's values on both sides, as the
-                // app's pages are (see OrgTx::plan_for_these_parameters).
+                // audit pages are (see OrgTx::plan_for_these_parameters).
                 let rows = sqlx::query(sql)
                     .persistent(false)
                     .bind(org)
@@ -990,16 +1125,16 @@ fn print_table(
     );
     println!();
     println!(
-        "| {:<48} | {:>8} | {:>8} | {:>8} | {:>8} | {:>7} | note",
-        "path", "req/s", "p50 ms", "p99 ms", "peak MB", "of base"
+        "| {:<48} | {:>8} | {:>8} | {:>8} | {:>8} | {:>7} | {:>17} | note",
+        "path", "req/s", "p50 ms", "p99 ms", "peak MB", "of base", "CPU ms srv/db/oth"
     );
     println!(
-        "|{:-<50}|{:->10}|{:->10}|{:->10}|{:->10}|{:->9}|------",
-        "", "", "", "", "", ""
+        "|{:-<50}|{:->10}|{:->10}|{:->10}|{:->10}|{:->9}|{:->19}|------",
+        "", "", "", "", "", "", ""
     );
     for row in rows {
         println!(
-            "| {:<48} | {:>8.0} | {:>8.1} | {:>8.1} | {:>8} | {:>6.0}% | {}",
+            "| {:<48} | {:>8.0} | {:>8.1} | {:>8.1} | {:>8} | {:>6.0}% | {:>17} | {}",
             row.name,
             row.rps,
             row.p50_ms,
@@ -1008,9 +1143,18 @@ fn print_table(
                 .map(|m| format!("{m:.0}"))
                 .unwrap_or_else(|| "-".into()),
             100.0 * row.rps / baseline_rps,
+            row.cpu
+                .map(|c| format!(
+                    "{:.2}/{:.2}/{:.2}",
+                    c.serving_ms, c.postgres_ms, c.other_ms
+                ))
+                .unwrap_or_else(|| "-".into()),
             row.note
         );
     }
+    println!(
+        "(CPU ms per request: the serving process / every PostgreSQL process / the rest of the machine, mostly wrk)"
+    );
     println!();
     println!(
         "row-level security, transactions/s as app_runtime under RLS vs as the superuser with only the explicit where:"

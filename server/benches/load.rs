@@ -466,7 +466,10 @@ impl CpuSample {
             .skip(1)
             .filter_map(|f| f.parse().ok())
             .collect();
-        let busy = fields.iter().enumerate().filter(|(i, _)| *i != 3 && *i != 4);
+        let busy = fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 3 && *i != 4);
         Some(Self {
             serving,
             postgres,
@@ -928,12 +931,7 @@ const RLS_QUERIES: &[RlsQuery] = &[
         MEMBERS_SEARCH_SQL,
         "%person0424%",
     ),
-    (
-        "membership check",
-        MEMBERSHIP_SQL,
-        MEMBERSHIP_SQL,
-        "",
-    ),
+    ("membership check", MEMBERSHIP_SQL, MEMBERSHIP_SQL, ""),
     (
         "audit, first page",
         "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
@@ -944,12 +942,7 @@ const RLS_QUERIES: &[RlsQuery] = &[
          order by occurred_at desc, audit_event_id desc limit 51",
         "",
     ),
-    (
-        "audit, by kind",
-        AUDIT_BY_KIND_SQL,
-        AUDIT_BY_KIND_SQL,
-        "",
-    ),
+    ("audit, by kind", AUDIT_BY_KIND_SQL, AUDIT_BY_KIND_SQL, ""),
 ];
 
 /// No table at all: the difference is what setting the context with BEGIN
@@ -1144,10 +1137,7 @@ fn print_table(
                 .unwrap_or_else(|| "-".into()),
             100.0 * row.rps / baseline_rps,
             row.cpu
-                .map(|c| format!(
-                    "{:.2}/{:.2}/{:.2}",
-                    c.serving_ms, c.postgres_ms, c.other_ms
-                ))
+                .map(|c| format!("{:.2}/{:.2}/{:.2}", c.serving_ms, c.postgres_ms, c.other_ms))
                 .unwrap_or_else(|| "-".into()),
             row.note
         );

@@ -715,15 +715,14 @@ async fn the_member_search_function_sees_only_the_org_in_context(
 ) {
     let db = TestDb::new(connect).await;
     let f = two_orgs(&db.superuser).await;
-    let search = |pattern: &'static str, after: Option<(time::OffsetDateTime, Uuid)>, limit: i32| {
-        sqlx::query(
-            "select user_id, created_at from lookup.members_matching($1, $2, $3, $4)",
-        )
-        .bind(pattern)
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1))
-        .bind(limit)
-    };
+    let search =
+        |pattern: &'static str, after: Option<(time::OffsetDateTime, Uuid)>, limit: i32| {
+            sqlx::query("select user_id, created_at from lookup.members_matching($1, $2, $3, $4)")
+                .bind(pattern)
+                .bind(after.map(|a| a.0))
+                .bind(after.map(|a| a.1))
+                .bind(limit)
+        };
     let users = |rows: &[sqlx::postgres::PgRow]| -> Vec<Uuid> {
         rows.iter().map(|r| r.get("user_id")).collect()
     };
@@ -744,23 +743,50 @@ async fn the_member_search_function_sees_only_the_org_in_context(
     let mut expected = vec![f.alice, f.carol];
     expected.sort();
     assert_eq!(found, expected);
-    assert!(search("%bob%", None, 100).fetch_all(&mut *tx).await.unwrap().is_empty());
-    assert!(search("%b.test", None, 100).fetch_all(&mut *tx).await.unwrap().is_empty());
+    assert!(
+        search("%bob%", None, 100)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        search("%b.test", None, 100)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Paging: after the first of A's two members comes the other, then none.
     let first = search("%", None, 1).fetch_all(&mut *tx).await.unwrap();
     let cursor = (first[0].get("created_at"), first[0].get("user_id"));
-    let second = search("%", Some(cursor), 1).fetch_all(&mut *tx).await.unwrap();
+    let second = search("%", Some(cursor), 1)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
     assert_eq!(users(&second).len(), 1);
     assert_ne!(users(&first), users(&second));
     let cursor = (second[0].get("created_at"), second[0].get("user_id"));
-    assert!(search("%", Some(cursor), 1).fetch_all(&mut *tx).await.unwrap().is_empty());
+    assert!(
+        search("%", Some(cursor), 1)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // In B, the same search finds B's members, never Alice.
     set_context(&mut tx, Some(f.org_b), Some(f.bob)).await;
     let in_b = users(&search("%", None, 100).fetch_all(&mut *tx).await.unwrap());
     assert!(in_b.contains(&f.bob) && in_b.contains(&f.carol) && !in_b.contains(&f.alice));
-    assert!(search("%alice%", None, 100).fetch_all(&mut *tx).await.unwrap().is_empty());
+    assert!(
+        search("%alice%", None, 100)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     tx.rollback().await.unwrap();
 
     // Only the runtime role may call it.

@@ -708,6 +708,27 @@ async fn deleting_an_organization_removes_its_audit_log_only_when_announced(
     db.close().await;
 }
 
+/// (joined at, user) of the members `lookup.members_matching` returns.
+async fn members_matching(
+    conn: &mut PgConnection,
+    pattern: &str,
+    after: Option<(time::OffsetDateTime, Uuid)>,
+    limit: i32,
+) -> Vec<(time::OffsetDateTime, Uuid)> {
+    sqlx::query_as("select created_at, user_id from lookup.members_matching($1, $2, $3, $4)")
+        .bind(pattern)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+        .unwrap()
+}
+
+fn users(rows: &[(time::OffsetDateTime, Uuid)]) -> Vec<Uuid> {
+    rows.iter().map(|(_, user)| *user).collect()
+}
+
 #[sqlx::test(migrations = false)]
 async fn the_member_search_function_sees_only_the_org_in_context(
     _: sqlx::postgres::PgPoolOptions,
@@ -715,76 +736,51 @@ async fn the_member_search_function_sees_only_the_org_in_context(
 ) {
     let db = TestDb::new(connect).await;
     let f = two_orgs(&db.superuser).await;
-    let search =
-        |pattern: &'static str, after: Option<(time::OffsetDateTime, Uuid)>, limit: i32| {
-            sqlx::query("select user_id, created_at from lookup.members_matching($1, $2, $3, $4)")
-                .bind(pattern)
-                .bind(after.map(|a| a.0))
-                .bind(after.map(|a| a.1))
-                .bind(limit)
-        };
-    let users = |rows: &[sqlx::postgres::PgRow]| -> Vec<Uuid> {
-        rows.iter().map(|r| r.get("user_id")).collect()
-    };
     let mut tx = db.runtime.begin().await.unwrap();
 
     // No org in context (nothing, or only a user): nobody at all.
     for (org, user) in [(None, None), (None, Some(f.carol))] {
         set_context(&mut tx, org, user).await;
-        let rows = search("%", None, 100).fetch_all(&mut *tx).await.unwrap();
+        let rows = members_matching(&mut tx, "%", None, 100).await;
         assert!(rows.is_empty(), "no org context, yet found {rows:?}");
     }
 
     // In A: A's members only, even for a pattern only B's member matches.
     set_context(&mut tx, Some(f.org_a), Some(f.carol)).await;
-    let in_a = search("%", None, 100).fetch_all(&mut *tx).await.unwrap();
-    let mut found = users(&in_a);
+    let mut found = users(&members_matching(&mut tx, "%", None, 100).await);
     found.sort();
     let mut expected = vec![f.alice, f.carol];
     expected.sort();
     assert_eq!(found, expected);
     assert!(
-        search("%bob%", None, 100)
-            .fetch_all(&mut *tx)
+        members_matching(&mut tx, "%bob%", None, 100)
             .await
-            .unwrap()
             .is_empty()
     );
     assert!(
-        search("%b.test", None, 100)
-            .fetch_all(&mut *tx)
+        members_matching(&mut tx, "%b.test", None, 100)
             .await
-            .unwrap()
             .is_empty()
     );
 
     // Paging: after the first of A's two members comes the other, then none.
-    let first = search("%", None, 1).fetch_all(&mut *tx).await.unwrap();
-    let cursor = (first[0].get("created_at"), first[0].get("user_id"));
-    let second = search("%", Some(cursor), 1)
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
+    let first = members_matching(&mut tx, "%", None, 1).await;
+    let second = members_matching(&mut tx, "%", Some(first[0]), 1).await;
     assert_eq!(users(&second).len(), 1);
     assert_ne!(users(&first), users(&second));
-    let cursor = (second[0].get("created_at"), second[0].get("user_id"));
     assert!(
-        search("%", Some(cursor), 1)
-            .fetch_all(&mut *tx)
+        members_matching(&mut tx, "%", Some(second[0]), 1)
             .await
-            .unwrap()
             .is_empty()
     );
 
     // In B, the same search finds B's members, never Alice.
     set_context(&mut tx, Some(f.org_b), Some(f.bob)).await;
-    let in_b = users(&search("%", None, 100).fetch_all(&mut *tx).await.unwrap());
+    let in_b = users(&members_matching(&mut tx, "%", None, 100).await);
     assert!(in_b.contains(&f.bob) && in_b.contains(&f.carol) && !in_b.contains(&f.alice));
     assert!(
-        search("%alice%", None, 100)
-            .fetch_all(&mut *tx)
+        members_matching(&mut tx, "%alice%", None, 100)
             .await
-            .unwrap()
             .is_empty()
     );
     tx.rollback().await.unwrap();

@@ -68,8 +68,9 @@ pub async fn list(
     let org_id = tx.org_id().0;
     let rows = match (search, after) {
         // A search runs in a look-up function scoped to the org in context
-        // (see the member_search migration): under RLS, `ilike` could only
-        // run after app_user's per-row policy, once for every member.
+        // (see the member_search migration), which can use trigram indexes:
+        // under RLS, `ilike` could only run after app_user's per-row policy,
+        // on every member.
         (Some(search), after) => {
             let pattern = format!("%{}%", super::db::escape_like(search));
             sqlx::query_as!(

@@ -251,7 +251,8 @@ async fn enter_after_authentication(
     }
     let mut tx = UserScope::begin(ctx.db(), who.user_id).await?;
     let orgs = sqlx::query!(
-        "select o.org_id, o.slug, o.name from membership m join organization o using (org_id) order by o.name"
+        "select o.org_id, o.slug, o.name from membership m join organization o using (org_id) where m.user_id = $1 order by o.name",
+        who.user_id.0
     )
     .fetch_all(tx.conn())
     .await?;
@@ -584,8 +585,9 @@ pub async fn switch_org(slug: String) -> Result<(), AppError> {
             // Only the caller's own memberships are valid targets.
             let mut user_tx = UserScope::begin(ctx.db(), current.user_id).await?;
             let target = sqlx::query!(
-                "select o.org_id, o.slug, o.name from organization o join membership m using (org_id) where o.slug = $1",
-                slug.trim()
+                "select o.org_id, o.slug, o.name from organization o join membership m using (org_id) where o.slug = $1 and m.user_id = $2",
+                slug.trim(),
+                current.user_id.0
             )
             .fetch_optional(user_tx.conn())
             .await?

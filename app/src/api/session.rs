@@ -50,9 +50,10 @@ pub async fn get_viewer(slug: String) -> Result<Viewer, AppError> {
                 r#"
                 select o.slug, o.name, m.role
                 from membership m join organization o using (org_id)
-                where o.org_id <> $1
+                where m.user_id = $1 and o.org_id <> $2
                 order by o.name
                 "#,
+                actor.user_id.0,
                 current.org_id.0
             )
             .fetch_all(user_tx.conn())
@@ -178,7 +179,8 @@ pub async fn get_picker() -> Result<Picker, AppError> {
                 .fetch_one(tx.conn())
                 .await?;
             let orgs = sqlx::query!(
-                "select o.slug, o.name, m.role from membership m join organization o using (org_id) order by o.name"
+                "select o.slug, o.name, m.role from membership m join organization o using (org_id) where m.user_id = $1 order by o.name",
+                pending.user_id.0
             )
             .fetch_all(tx.conn())
             .await?;

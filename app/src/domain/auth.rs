@@ -353,7 +353,10 @@ async fn resend_verification(
     let mut tx = UserScope::begin(env.db, user_id).await?;
     let token = tokens::issue(tx.conn(), user_id, Purpose::VerifyEmail, VERIFY_EMAIL_TTL).await?;
     let org_name =
-        sqlx::query_scalar!("select o.name from organization o order by o.created_at limit 1")
+        sqlx::query_scalar!(
+            "select o.name from organization o join membership m using (org_id) where m.user_id = $1 order by o.created_at limit 1",
+            user_id.0
+        )
             .fetch_optional(tx.conn())
             .await?
             .unwrap_or_else(|| "your organization".to_string());

@@ -49,7 +49,10 @@ use pages::{
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    set_content_security_policy(&options);
+    {
+        set_content_security_policy(&options);
+        provide_context(api::context::PageMembership::default());
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full">

@@ -43,6 +43,7 @@ pub async fn export(
         state,
         session,
         meta: RequestMeta::from_parts(&parts),
+        page: None,
     };
     let filter = match parse_filter(&params.group, &params.actor, &params.from, &params.to) {
         Ok(filter) => filter,
@@ -77,7 +78,16 @@ pub async fn export(
         );
         let mut in_chunk = 0;
         {
-            let mut rows = audit_view::stream(&mut tx, &filter);
+            let mut rows = match audit_view::stream(&mut tx, &filter).await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    tracing::error!(%error, "audit export failed to start");
+                    let _ = sender
+                        .send(Err(std::io::Error::other("database error")))
+                        .await;
+                    return;
+                }
+            };
             while let Some(row) = rows.next().await {
                 match row {
                     Ok(row) => {

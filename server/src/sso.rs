@@ -51,6 +51,7 @@ fn context(state: AppState, session: Session, parts: &Parts) -> Ctx {
         state,
         session,
         meta: RequestMeta::from_parts(parts),
+        page: None,
     }
 }
 

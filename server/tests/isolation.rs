@@ -7,7 +7,7 @@
 mod support;
 
 use app::{
-    domain::tenancy::{Tenant, UserScope},
+    domain::tenancy::{MemberCheck, Tenant, UserScope},
     ids::{OrgId, UserId},
 };
 use sqlx::{Connection, PgConnection, PgPool, Row, postgres::PgConnectOptions};
@@ -319,20 +319,37 @@ async fn no_context_leaks_between_transactions_on_a_reused_connection(
     let f = two_orgs(&db.superuser).await;
     let app_db = db.db();
 
+    // A page's later server functions open their transactions from the
+    // first one's membership check (Tenant::begin_checked): every fourth
+    // round does, with the check of the round two before it (same org).
+    let mut checks = Vec::new();
     for round in 0..100 {
         let (org, user) = if round % 2 == 0 {
             (f.org_a, f.alice)
         } else {
             (f.org_b, f.bob)
         };
-        let mut tx = Tenant::begin(&app_db, OrgId(org), UserId(user))
-            .await
-            .unwrap();
+        let mut tx = if round % 4 >= 2 {
+            let check: MemberCheck = checks.pop().unwrap();
+            assert_eq!(check.org_id, OrgId(org));
+            Tenant::begin_checked(&app_db, check).await.unwrap()
+        } else {
+            let tx = Tenant::begin(&app_db, OrgId(org), UserId(user))
+                .await
+                .unwrap();
+            checks.insert(0, tx.checked().unwrap());
+            tx
+        };
         let orgs: Vec<Uuid> = sqlx::query_scalar("select distinct org_id from membership")
             .fetch_all(tx.conn())
             .await
             .unwrap();
         assert_eq!(orgs, [org], "round {round}");
+        let plans: String = sqlx::query_scalar("select current_setting('plan_cache_mode')")
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+        assert_eq!(plans, "force_generic_plan", "round {round}");
         // End the transaction three different ways.
         match round % 3 {
             0 => tx.commit().await.unwrap(),
@@ -352,6 +369,14 @@ async fn no_context_leaks_between_transactions_on_a_reused_connection(
             .await
             .unwrap();
         assert_eq!(setting, None, "round {round}");
+        let plans: String = sqlx::query_scalar("select current_setting('plan_cache_mode')")
+            .fetch_one(&db.runtime)
+            .await
+            .unwrap();
+        assert_eq!(
+            plans, "auto",
+            "round {round}: the plan setting survived the transaction"
+        );
     }
     db.close().await;
 }

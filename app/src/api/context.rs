@@ -5,15 +5,16 @@ use crate::{
     domain::{
         request::RequestMeta,
         session::{self, OrgSession},
-        tenancy::{OrgTx, Tenant, TenantError},
+        tenancy::{MemberCheck, OrgTx, Tenant, TenantError},
     },
     error::AppError,
     roles::Permission,
     state::AppState,
 };
-use http::{StatusCode, header::ACCEPT, request::Parts};
+use http::{Method, StatusCode, header::ACCEPT, request::Parts};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
+use std::sync::Arc;
 use tower_sessions::Session;
 
 /// The request a server function is serving.
@@ -21,7 +22,18 @@ pub struct Ctx {
     pub state: AppState,
     pub session: Session,
     pub meta: RequestMeta,
+    /// Set while rendering a page: the membership check its server functions share.
+    pub page: Option<PageMembership>,
 }
+
+/// The membership check of one page render, shared by the server functions
+/// that render it (the app frame's and the page's own), so that a page reads
+/// the membership once instead of once per server function. The shell
+/// provides a fresh one for every page request (a GET); a server function
+/// called on its own, and anything that changes data, never sees one and
+/// checks afresh. Removal and role changes still count from the next request.
+#[derive(Clone, Default)]
+pub struct PageMembership(Arc<tokio::sync::Mutex<Option<MemberCheck>>>);
 
 impl Ctx {
     pub fn db(&self) -> &crate::domain::db::Db {
@@ -53,10 +65,14 @@ pub async fn ctx() -> Result<Ctx, AppError> {
         .get::<Session>()
         .cloned()
         .ok_or_else(|| internal("no session layer"))?;
+    let page = matches!(parts.method, Method::GET | Method::HEAD)
+        .then(use_context::<PageMembership>)
+        .flatten();
     Ok(Ctx {
         meta: RequestMeta::from_parts(&parts),
         state,
         session,
+        page,
     })
 }
 
@@ -70,14 +86,33 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSess
     else {
         return Err(AppError::Unauthenticated);
     };
-    let tx = match Tenant::begin(ctx.db(), current.org_id, current.user_id).await {
-        Ok(tx) => tx,
-        Err(TenantError::NotAMember) => {
-            session::end(&ctx.session).await.map_err(session_error)?;
-            return Err(AppError::Unauthenticated);
-        }
-        Err(TenantError::Database(e)) => return Err(e.into()),
+    // Held while checking, so that a page's other server functions wait
+    // for this check instead of making their own.
+    let mut page = match &ctx.page {
+        Some(page) => Some(page.0.lock().await),
+        None => None,
     };
+    let earlier = page
+        .as_deref()
+        .and_then(Option::as_ref)
+        .filter(|check| check.org_id == current.org_id && check.actor.user_id == current.user_id);
+    let tx = match earlier {
+        Some(check) => Tenant::begin_checked(ctx.db(), check.clone()).await?,
+        None => match Tenant::begin(ctx.db(), current.org_id, current.user_id).await {
+            Ok(tx) => {
+                if let Some(page) = page.as_deref_mut() {
+                    *page = tx.checked();
+                }
+                tx
+            }
+            Err(TenantError::NotAMember) => {
+                session::end(&ctx.session).await.map_err(session_error)?;
+                return Err(AppError::Unauthenticated);
+            }
+            Err(TenantError::Database(e)) => return Err(e.into()),
+        },
+    };
+    drop(page);
     let actor = tx.actor().expect("Tenant::begin sets the actor");
     if current
         .staleness(

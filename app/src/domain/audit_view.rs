@@ -191,13 +191,15 @@ pub async fn page(
 }
 
 /// Every matching event, newest first, as a stream (rows are read from the
-/// database as the stream is polled, not gathered first).
-pub fn stream<'t>(
+/// database as the stream is polled, not gathered first). Planned, like
+/// [`page`], for the filter given.
+pub async fn stream<'t>(
     tx: &'t mut OrgTx,
     filter: &'t Filter,
-) -> impl Stream<Item = Result<EventRow, sqlx::Error>> + 't {
+) -> Result<impl Stream<Item = Result<EventRow, sqlx::Error>> + 't, sqlx::Error> {
+    tx.plan_for_these_parameters().await?;
     let org_id = tx.org_id().0;
-    query(SELECT, org_id, filter, None).fetch(tx.conn())
+    Ok(query(SELECT, org_id, filter, None).fetch(tx.conn()))
 }
 
 /// Runs the retention purge (`maintenance.purge_expired_audit_events`, the

@@ -25,7 +25,7 @@ use axum::{
 };
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use sqlx::{PgPool, postgres::PgPoolOptions};
+use sqlx::{Connection, PgPool, postgres::PgPoolOptions};
 use std::{sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
@@ -65,13 +65,30 @@ pub enum StartupError {
 const CONNECT_HINT: &str =
     "For local development, scripts/dev.sh creates the roles and the database.";
 
+/// The runtime role's pool: `max_connections` at most, and a connection
+/// that sat idle for a while (the server or a proxy may have closed it) is
+/// checked before use. Under load none sits idle, and checking every one
+/// (sqlx's default) cost a round trip per transaction: three per page view.
+pub fn runtime_pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(30) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 /// Starts everything and serves until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartupError> {
     migrate(&config).await?;
 
-    let pool = PgPoolOptions::new()
-        .max_connections(config.database_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+    let pool = runtime_pool_options(config.database_max_connections)
         .connect(config.database_url.expose())
         .await
         .map_err(|source| StartupError::Connect {

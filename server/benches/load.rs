@@ -35,6 +35,10 @@ use tower_sessions::{SessionStore, session::Id};
 use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
+// The server's allocator: the baseline is served by this program.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DATABASE: &str = "trellis_bench";
 const ORIGIN: &str = "https://trellis.bench.test";
 const BIG: &str = "bigco";
@@ -454,7 +458,11 @@ impl CpuSample {
             let is_postgres = std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim() == "postgres");
             if is_postgres {
-                postgres += process_ticks(pid).unwrap_or(0);
+                // With the time of its children that have exited: the
+                // postmaster reaps backends and autovacuum workers that come
+                // and go during a row.
+                postgres +=
+                    process_ticks(pid).unwrap_or(0) + exited_children_ticks(pid).unwrap_or(0);
             }
         }
         // The first line of /proc/stat: user nice system idle iowait irq softirq steal …
@@ -480,8 +488,6 @@ impl CpuSample {
     fn per_request_since(&self, before: &Self, requests: u64) -> CpuPerRequest {
         let ms = |ticks: u64| ticks as f64 * 10.0 / requests.max(1) as f64;
         let serving = self.serving.saturating_sub(before.serving);
-        // Backends that exited during the run take their time with them, so
-        // this is a lower bound; the pools keep their connections open.
         let postgres = self.postgres.saturating_sub(before.postgres);
         let machine = self.machine.saturating_sub(before.machine);
         CpuPerRequest {
@@ -500,6 +506,15 @@ fn process_ticks(pid: u32) -> Option<u64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // Fields 14 and 15 of the whole line are the 12th and 13th after ')'.
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// cutime + cstime: the CPU time of a process's children that have exited
+/// and been waited for, in clock ticks.
+fn exited_children_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?)
 }
 
 fn free_port() -> Result<u16, Error> {
@@ -767,7 +782,8 @@ struct BaselineState {
 
 impl Baseline {
     /// Serves `GET /baseline` on its own two-worker runtime (as the server
-    /// has), with a pool of the server's default size, as app_runtime.
+    /// has), with a pool configured as the server's (default size), as
+    /// app_runtime, and the server's allocator (this program's too).
     async fn start(settings: &Settings) -> Result<Self, Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -779,7 +795,10 @@ impl Baseline {
         let port = listener.local_addr()?.port();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         runtime.spawn(async move {
-            let pool = match PgPoolOptions::new().max_connections(10).connect(&url).await {
+            let pool = match server::startup::runtime_pool_options(10)
+                .connect(&url)
+                .await
+            {
                 Ok(pool) => pool,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e.to_string()));
@@ -914,45 +933,77 @@ impl RlsResult {
     }
 }
 
-/// The org-scoped queries the pages above run, each with its explicit
-/// `where org_id = $1`: (label, SQL, the pattern bound as $3).
-/// (label, SQL as the runtime role, SQL as the superuser, pattern). The two
-/// are the same statement except for the search, which the app runs through
-/// `lookup.members_matching` (scoped to the org in context); its plain
-/// counterpart is the query that function runs, with the explicit `where`.
-type RlsQuery = (&'static str, &'static str, &'static str, &'static str);
+/// One org-scoped query the pages run, in both forms: as the runtime role
+/// under RLS, and as the superuser with only the explicit `where org_id = $1`.
+/// The two are the same statement except for the search, which the app runs
+/// through `lookup.members_matching` (scoped to the org in context); its plain
+/// counterpart is the query that function runs. $1 is the org, $2 the user,
+/// $3 `pattern`.
+struct RlsQuery {
+    label: &'static str,
+    rls_sql: &'static str,
+    plain_sql: &'static str,
+    pattern: &'static str,
+    /// Planned as the app plans it: member transactions reuse a generic plan
+    /// per prepared statement; the audit view plans for each execution's
+    /// values (OrgTx::plan_for_these_parameters), and so does the search
+    /// function inside.
+    generic_plan: bool,
+}
+
+const AUDIT_FIRST_PAGE_SQL: &str =
+    "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
+     from audit_event where org_id = $1 and $3::text is not null
+     order by occurred_at desc, audit_event_id desc limit 51";
 
 const RLS_QUERIES: &[RlsQuery] = &[
-    ("members, first page", MEMBERS_SQL, MEMBERS_SQL, ""),
-    (
-        "members, search",
-        "select * from lookup.members_matching($3, null, null, 51)
-         where $1::uuid is not null and $2::uuid is not null",
-        MEMBERS_SEARCH_SQL,
-        "%person0424%",
-    ),
-    ("membership check", MEMBERSHIP_SQL, MEMBERSHIP_SQL, ""),
-    (
-        "audit, first page",
-        "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
-         from audit_event where org_id = $1 and $3::text is not null
-         order by occurred_at desc, audit_event_id desc limit 51",
-        "select audit_event_id, occurred_at, actor_email, actor_name, action, target_label, details
-         from audit_event where org_id = $1 and $3::text is not null
-         order by occurred_at desc, audit_event_id desc limit 51",
-        "",
-    ),
-    ("audit, by kind", AUDIT_BY_KIND_SQL, AUDIT_BY_KIND_SQL, ""),
+    RlsQuery {
+        label: "members, first page",
+        rls_sql: MEMBERS_SQL,
+        plain_sql: MEMBERS_SQL,
+        pattern: "",
+        generic_plan: true,
+    },
+    RlsQuery {
+        label: "members, search",
+        rls_sql: "select * from lookup.members_matching($3, null, null, 51)
+                  where $1::uuid is not null and $2::uuid is not null",
+        plain_sql: MEMBERS_SEARCH_SQL,
+        pattern: "%person0424%",
+        generic_plan: false,
+    },
+    RlsQuery {
+        label: "membership check",
+        rls_sql: MEMBERSHIP_SQL,
+        plain_sql: MEMBERSHIP_SQL,
+        pattern: "",
+        generic_plan: true,
+    },
+    RlsQuery {
+        label: "audit, first page",
+        rls_sql: AUDIT_FIRST_PAGE_SQL,
+        plain_sql: AUDIT_FIRST_PAGE_SQL,
+        pattern: "",
+        generic_plan: false,
+    },
+    RlsQuery {
+        label: "audit, by kind",
+        rls_sql: AUDIT_BY_KIND_SQL,
+        plain_sql: AUDIT_BY_KIND_SQL,
+        pattern: "",
+        generic_plan: false,
+    },
 ];
 
 /// No table at all: the difference is what setting the context with BEGIN
 /// costs by itself.
-const CONTEXT_ONLY: &[RlsQuery] = &[(
-    "context only (no table)",
-    "select 1 where $1::uuid is not null and $2::uuid is not null and $3::text is not null",
-    "select 1 where $1::uuid is not null and $2::uuid is not null and $3::text is not null",
-    "",
-)];
+const CONTEXT_ONLY: &[RlsQuery] = &[RlsQuery {
+    label: "context only (no table)",
+    rls_sql: "select 1 where $1::uuid is not null and $2::uuid is not null and $3::text is not null",
+    plain_sql: "select 1 where $1::uuid is not null and $2::uuid is not null and $3::text is not null",
+    pattern: "",
+    generic_plan: true,
+}];
 
 const MEMBERS_SQL: &str =
     "select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
@@ -1027,9 +1078,9 @@ async fn rls_overhead(
     };
     measure("all of them, mixed", RLS_QUERIES, duration / 2).await?;
     for i in 0..RLS_QUERIES.len() {
-        measure(RLS_QUERIES[i].0, &RLS_QUERIES[i..=i], duration / 4).await?;
+        measure(RLS_QUERIES[i].label, &RLS_QUERIES[i..=i], duration / 4).await?;
     }
-    measure(CONTEXT_ONLY[0].0, CONTEXT_ONLY, duration / 4).await?;
+    measure(CONTEXT_ONLY[0].label, CONTEXT_ONLY, duration / 4).await?;
     runtime.close().await;
     superuser.close().await;
     Ok(results)
@@ -1052,24 +1103,34 @@ async fn rls_round(
         tasks.spawn(async move {
             let mut i = task as usize;
             while Instant::now() < deadline {
-                // As the app does: the context travels with BEGIN.
+                // As the app does: the context travels with BEGIN, and so
+                // does the plan setting of member transactions (on both
+                // sides, so that only the policies differ).
+                let query = &queries[i % queries.len()];
+                let plans = if query.generic_plan {
+                    ", set_config('plan_cache_mode', 'force_generic_plan', true)"
+                } else {
+                    ""
+                };
                 let mut tx = if rls {
                     pool.begin_with(format!(
-                        "begin; select set_config('app.org_id', '{org}', true), set_config('app.user_id', '{user}', true)"
+                        "begin; select set_config('app.org_id', '{org}', true), set_config('app.user_id', '{user}', true){plans}"
                     ))
+                    .await?
+                } else if query.generic_plan {
+                    pool.begin_with(
+                        "begin; select set_config('plan_cache_mode', 'force_generic_plan', true)",
+                    )
                     .await?
                 } else {
                     pool.begin().await?
                 };
-                let (_, with_rls, without, pattern) = queries[i % queries.len()];
-                let sql = if rls { with_rls } else { without };
-                // Planned for each execution's values on both sides, as the
-                // audit pages are (see OrgTx::plan_for_these_parameters).
+                let sql = if rls { query.rls_sql } else { query.plain_sql };
                 let rows = sqlx::query(sql)
-                    .persistent(false)
+                    .persistent(query.generic_plan)
                     .bind(org)
                     .bind(user)
-                    .bind(pattern)
+                    .bind(query.pattern)
                     .fetch_all(&mut *tx)
                     .await?;
                 if rows.is_empty() {

@@ -1143,5 +1143,15 @@ async fn ten_thousand_members_page_by_keyset_and_search(
         )
         .await;
     assert_eq!(broken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A search longer than the box allows is refused, not ignored.
+    let long = "a".repeat(101);
+    let too_long = owner
+        .call("/api/members/list", &[("slug", "bigco"), ("q", &long)])
+        .await;
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        too_long.text().await.unwrap().contains("100 characters"),
+        "the refusal says why"
+    );
     db.close().await;
 }

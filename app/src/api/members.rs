@@ -53,6 +53,9 @@ pub struct MembersPage {
     pub invitation_days: i64,
 }
 
+/// The longest member search accepted (the search box allows no more).
+pub const MAX_SEARCH_CHARS: usize = 100;
+
 #[server(prefix = "/api", endpoint = "members/list")]
 pub async fn get_members(
     slug: String,
@@ -73,7 +76,14 @@ pub async fn get_members(
                 })?),
                 None => None,
             };
-            let q = q.filter(|s| s.chars().count() <= 100);
+            if q.as_deref()
+                .is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS)
+            {
+                return Err(AppError::field(
+                    "q",
+                    format!("Search with at most {MAX_SEARCH_CHARS} characters."),
+                ));
+            }
             let (rows, next) = members::list(&mut tx, q.as_deref(), cursor).await?;
             let total = members::count(&mut tx).await?;
             let pending = invitations::pending(&mut tx).await?;

@@ -7,8 +7,8 @@
 
 use crate::{
     api::members::{
-        ChangeRole, InvitationView, InviteMembers, MemberView, MembersPage, RemoveMember,
-        ResendInvitation, RevokeInvitation, get_members,
+        ChangeRole, InvitationView, InviteMembers, MAX_SEARCH_CHARS, MemberView, MembersPage,
+        RemoveMember, ResendInvitation, RevokeInvitation, get_members,
     },
     components::{
         form::{FormAlert, FormErrors, Notice, action_error, query_encode},
@@ -162,6 +162,7 @@ fn Members(
                             id="member-search"
                             name="q"
                             type="search"
+                            maxlength=MAX_SEARCH_CHARS
                             value=q
                             placeholder="Search by name or email"
                             class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-4 focus:ring-indigo-500/20"

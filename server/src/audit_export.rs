@@ -80,13 +80,7 @@ pub async fn export(
         {
             let mut rows = match audit_view::stream(&mut tx, &filter).await {
                 Ok(rows) => rows,
-                Err(error) => {
-                    tracing::error!(%error, "audit export failed to start");
-                    let _ = sender
-                        .send(Err(std::io::Error::other("database error")))
-                        .await;
-                    return;
-                }
+                Err(error) => return fail(&sender, error).await,
             };
             while let Some(row) = rows.next().await {
                 match row {
@@ -100,13 +94,7 @@ pub async fn export(
                             }
                         }
                     }
-                    Err(error) => {
-                        tracing::error!(%error, "audit export stopped");
-                        let _ = sender
-                            .send(Err(std::io::Error::other("database error")))
-                            .await;
-                        return;
-                    }
+                    Err(error) => return fail(&sender, error).await,
                 }
             }
         }
@@ -131,4 +119,16 @@ pub async fn export(
         Body::from_stream(body),
     )
         .into_response()
+}
+
+/// Ends an export's body with an error (the client sees a broken download,
+/// not a short file that looks complete); the cause goes to the log.
+async fn fail(
+    sender: &tokio::sync::mpsc::Sender<Result<String, std::io::Error>>,
+    error: sqlx::Error,
+) {
+    tracing::error!(%error, "audit export stopped");
+    let _ = sender
+        .send(Err(std::io::Error::other("database error")))
+        .await;
 }

@@ -3,9 +3,19 @@
 // required; its development sign-in form accepts any login with any
 // password, and the login is the account:
 //
-//   someone@example.test        email verified, name "Someone"
+//   someone@example.test        email verified, name "Someone"; sub = the login
 //   unverified+x@example.test   email_verified: false
 //   noemail+x@example.test      no email claim at all
+//
+// The subject is always the login; a test can change the address an
+// account asserts (the same person after an address change, or another
+// account claiming someone's address) with
+//   POST /__peer/accounts?login=LOGIN&email=ADDRESS
+//
+// Like a real provider it redirects only to registered redirect URIs: those
+// given with --redirect-uri, and those registered later, as an administrator
+// would at their provider, with
+//   POST /__peer/redirect-uris?uri=URI
 //
 //   node peers/oidc-provider.mjs --redirect-uri URI [--redirect-uri URI…]
 //        [--port N] [--host 127.0.0.1|localhost] [--client-id ID]
@@ -45,23 +55,29 @@ await new Promise((resolve, reject) => {
 const port = server.address().port;
 const issuer = `http://${host}:${port}`;
 
+const addresses = new Map();
 const claimsOf = (login) => {
-  const local = login.split('@')[0];
+  const sub = login;
+  const address = addresses.get(login) ?? login;
+  const local = address.split('@')[0];
   const name = local.replace(/^(unverified|noemail)\+/, '').replace(/[._-]/g, ' ');
-  const claims = { sub: login, name: name.charAt(0).toUpperCase() + name.slice(1) };
-  if (!login.startsWith('noemail+')) {
-    claims.email = login;
-    claims.email_verified = !login.startsWith('unverified+');
+  const claims = { sub, name: name.charAt(0).toUpperCase() + name.slice(1) };
+  if (!address.startsWith('noemail+')) {
+    claims.email = address;
+    claims.email_verified = !address.startsWith('unverified+');
   }
   return claims;
 };
+
+const registered = new Set(all('--redirect-uri'));
 
 const provider = new Provider(issuer, {
   clients: [
     {
       client_id: one('--client-id', 'trellis'),
       client_secret: one('--client-secret', 'trellis-secret'),
-      redirect_uris: all('--redirect-uri'),
+      // The client needs one at start; `registered` decides (see below).
+      redirect_uris: [all('--redirect-uri')[0] ?? `http://127.0.0.1/unregistered`],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -101,7 +117,29 @@ provider.use(async (ctx, next) => {
 // Quiet: an expected failure (a replayed code, a wrong secret) is not news.
 provider.on('server_error', (_ctx, error) => console.error('provider error:', error));
 
-server.on('request', provider.callback());
+// Exact matching against the registered set, which can grow at run time.
+provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(uri) {
+  return registered.has(uri);
+};
+
+const handle = provider.callback();
+server.on('request', (req, res) => {
+  const url = new URL(req.url, issuer);
+  if (req.method === 'POST' && url.pathname === '/__peer/accounts') {
+    const login = url.searchParams.get('login');
+    const email = url.searchParams.get('email');
+    if (login && email) addresses.set(login, email);
+    res.writeHead(login && email ? 204 : 400).end();
+    return;
+  }
+  if (req.method === 'POST' && url.pathname === '/__peer/redirect-uris') {
+    const uri = url.searchParams.get('uri');
+    if (uri) registered.add(uri);
+    res.writeHead(uri ? 204 : 400).end();
+    return;
+  }
+  handle(req, res);
+});
 console.log(JSON.stringify({ issuer, port }));
 
 if (!argv.includes('--until-killed')) {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod evil;
 pub mod fixtures;
 pub mod peers;
 pub mod smtp;

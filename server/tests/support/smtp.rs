@@ -111,6 +111,25 @@ impl SmtpSink {
         panic!("no mail to {address} about {subject:?} arrived");
     }
 
+    /// Waits (up to 15 s) for a message to `address` whose subject contains
+    /// `subject` and whose text contains `text` (when earlier messages
+    /// share the subject).
+    pub async fn wait_for_text(&self, address: &str, subject: &str, text: &str) -> Delivered {
+        for _ in 0..150 {
+            if let Some(found) = self
+                .messages_to(address)
+                .await
+                .into_iter()
+                .rev()
+                .find(|m| m.subject.contains(subject) && m.text.contains(text))
+            {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no mail to {address} about {subject:?} saying {text:?} arrived");
+    }
+
     /// Stops the server (its port closes at once).
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

@@ -219,6 +219,13 @@ impl Drop for TestApp {
     }
 }
 
+/// The page of another site that links to, or posts to, ours.
+pub const CROSS_SITE_PAGE: &str = "http://attacker.example/page.html";
+
+fn cross_site_origin() -> &'static str {
+    "http://attacker.example"
+}
+
 /// A cookie-keeping HTTP client that does not follow redirects, so tests see
 /// exactly where the app sends people.
 pub struct Browser {
@@ -230,12 +237,9 @@ pub struct Browser {
 impl Browser {
     pub fn new(base: &str) -> Self {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let mut headers = header::HeaderMap::new();
-        headers.insert(header::ORIGIN, base.parse().unwrap());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
             // A request that never answers fails the test instead of hanging it.
             .timeout(Duration::from_secs(30))
             .build()
@@ -255,11 +259,26 @@ impl Browser {
         }
     }
 
-    /// GET a page, as a browser navigating to it.
+    /// GET a page, as a browser navigating to it from one of our pages.
     pub async fn get(&self, path: &str) -> Response {
         self.client
             .get(self.url(path))
+            .header(header::ORIGIN, &self.base)
             .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET a page as a link or an image on another site makes the browser
+    /// do: with this browser's cookies (SameSite=Lax sends them on a
+    /// top-level navigation), no Origin of ours, the other site as referrer.
+    pub async fn get_from_elsewhere(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header(header::ACCEPT, "text/html")
+            .header(header::REFERER, CROSS_SITE_PAGE)
+            .header("sec-fetch-site", "cross-site")
             .send()
             .await
             .unwrap()
@@ -270,8 +289,24 @@ impl Browser {
     pub async fn submit(&self, endpoint: &str, referer: &str, form: &[(&str, &str)]) -> Response {
         self.client
             .post(self.url(endpoint))
+            .header(header::ORIGIN, &self.base)
             .header(header::ACCEPT, "text/html")
             .header(header::REFERER, self.url(referer))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a form from a page of another site (an auto-submitting form
+    /// there): its Origin is that site's.
+    pub async fn submit_from_elsewhere(&self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(endpoint))
+            .header(header::ORIGIN, cross_site_origin())
+            .header(header::ACCEPT, "text/html")
+            .header(header::REFERER, CROSS_SITE_PAGE)
+            .header("sec-fetch-site", "cross-site")
             .form(form)
             .send()
             .await
@@ -283,6 +318,7 @@ impl Browser {
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Response {
         self.client
             .post(self.url(endpoint))
+            .header(header::ORIGIN, &self.base)
             .header(header::ACCEPT, "application/json")
             .form(form)
             .send()

@@ -54,7 +54,9 @@ export default defineConfig({
       timeout: 30_000,
     },
     {
-      command: `node peers/oidc-provider.mjs --until-killed --port ${providerPort} --redirect-uri ${baseURL}/sso/callback`,
+      // Redirect URIs are registered by the tests, from the SSO page, as an
+      // administrator would at their provider.
+      command: `node peers/oidc-provider.mjs --until-killed --port ${providerPort}`,
       url: `http://127.0.0.1:${providerPort}/.well-known/openid-configuration`,
       reuseExistingServer: false,
       timeout: 30_000,

@@ -107,6 +107,8 @@ audit_actions! {
     PasswordResetRequested => "auth.password_reset_requested", SignIn, "asked for a password reset link";
     SignInLinkSent      => "auth.sign_in_link_sent", SignIn,      "asked for a sign-in link by email";
     EmailVerified       => "auth.email_verified",    SignIn,      "verified their email address";
+    PasswordRemoved     => "auth.password_removed",  SignIn,      "lost a password set before their address was confirmed";
+    SessionEnded        => "auth.session_ended",     SignIn,      "was signed out because the organization now requires single sign-on";
     InvitationCreated   => "invitation.created",     Invitations, "invited someone";
     InvitationResent    => "invitation.resent",      Invitations, "resent an invitation";
     InvitationRevoked   => "invitation.revoked",     Invitations, "revoked an invitation";
@@ -127,6 +129,9 @@ audit_actions! {
     SsoDomainCheckFailed => "sso.domain_check_failed", Sso,       "could not verify an email domain";
     SsoDomainRemoved    => "sso.domain_removed",     Sso,         "removed an email domain";
     MemberJoinedViaSso  => "member.joined_via_sso",  Members,     "joined through single sign-on";
+    SsoLinkStarted      => "sso.link_started",       Sso,         "signed in through the identity provider for the first time and was asked to confirm their account";
+    SsoLinkEmailSent    => "sso.link_email_sent",    Sso,         "asked for a link to confirm their account for single sign-on";
+    SsoIdentityLinked   => "sso.identity_linked",    Sso,         "linked their account to the identity provider";
     AuditRetentionChanged => "org.audit_retention_changed", Settings, "changed how long audit events are kept";
     AuditPurged         => "audit.purged",           Settings,    "removed audit events older than the retention period";
 }

@@ -44,6 +44,7 @@ use pages::{
     sso::SsoPage,
     sso_continue::SsoContinuePage,
     sso_failed::SsoFailedPage,
+    sso_link::{SsoLinkConfirmPage, SsoLinkPage},
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -145,6 +146,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite") view=InvitationPage ssr=SsrMode::Async />
                 <Route path=path!("/sso/failed") view=SsoFailedPage ssr=SsrMode::Async />
                 <Route path=path!("/sso/continue") view=SsoContinuePage ssr=SsrMode::Async />
+                <Route path=path!("/sso/link") view=SsoLinkPage ssr=SsrMode::Async />
+                <Route path=path!("/sso/link/confirm") view=SsoLinkConfirmPage ssr=SsrMode::Async />
                 <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
             </Routes>
         </Router>

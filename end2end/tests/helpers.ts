@@ -74,6 +74,13 @@ export async function publishTxt(name: string, value: string) {
   if (!response.ok) throw new Error(`DNS server answered ${response.status}`);
 }
 
+/** Registers a redirect URI at the test OpenID provider, as an administrator does in its console. */
+export async function registerRedirectUri(uri: string) {
+  const provider = `http://127.0.0.1:${Number(process.env.E2E_OIDC_PORT ?? 3190)}`;
+  const response = await fetch(`${provider}/__peer/redirect-uris?uri=${encodeURIComponent(uri)}`, { method: 'POST' });
+  if (!response.ok) throw new Error(`the provider answered ${response.status}`);
+}
+
 /** Signs in at the test OpenID provider's own form (any password works there). */
 export async function signInAtProvider(page: Page, login: string) {
   await expect(page.locator('input[name=login]')).toBeVisible();

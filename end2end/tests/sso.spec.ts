@@ -1,5 +1,5 @@
 import { test, expect, Browser } from '@playwright/test';
-import { linkIn, publishTxt, ready, signInAtProvider, snap, waitForMail, watchConsole } from './helpers';
+import { linkIn, publishTxt, ready, registerRedirectUri, signInAtProvider, snap, waitForMail, watchConsole } from './helpers';
 
 const provider = `http://127.0.0.1:${Number(process.env.E2E_OIDC_PORT ?? 3190)}`;
 
@@ -40,7 +40,11 @@ test('an owner sets up, tests, enables and enforces SSO; people sign in through 
   await expect(admin).toHaveURL(`/o/${slug}/sso`);
   await ready(admin, javaScriptEnabled);
   await expect(admin.getByTestId('sso-status')).toHaveText('Not set up');
-  await expect(admin.getByTestId('redirect-uri')).toHaveValue(/\/sso\/callback$/);
+  // The connection's own redirect URI, known before it is saved; the admin
+  // registers it at the provider.
+  const redirectUri = await admin.getByTestId('redirect-uri').inputValue();
+  expect(redirectUri).toMatch(/\/sso\/callback\/[0-9a-f-]{36}$/);
+  await registerRedirectUri(redirectUri);
   if (javaScriptEnabled) {
     await admin.getByTestId('copy-redirect-uri').click();
     await expect(admin.getByTestId('copy-redirect-uri')).toHaveText('Copied');
@@ -91,13 +95,35 @@ test('an owner sets up, tests, enables and enforces SSO; people sign in through 
 
   await admin.getByRole('button', { name: 'Require single sign-on' }).click();
   await expect(admin.getByText('Single sign-on is now required')).toBeVisible();
+  // The owner signed in with a password, so her session ended with the
+  // others: she signs in again through the provider. Her account exists, so
+  // the first time she proves it is hers (its password), once.
+  await expect(admin).toHaveURL(`/o/${slug}/login?sso_now_required=1`);
+  await ready(admin, javaScriptEnabled);
+  await expect(admin.getByText('Single sign-on is now required here')).toBeVisible();
+  await snap(admin, testInfo, 'sso-required-login');
+  // (She is still signed in at the provider from the test run, so it
+  // answers at once.)
+  await admin.getByTestId('sso-button').click();
+  await expect(admin).toHaveURL('/sso/link');
+  await ready(admin, javaScriptEnabled);
+  await expect(admin.getByText('Confirm it is your account')).toBeVisible();
+  await snap(admin, testInfo, 'sso-link');
+  await admin.getByLabel('Your password').fill('correct horse battery');
+  await admin.getByRole('button', { name: 'Confirm and sign in' }).click();
+  await expect(admin).toHaveURL(`/o/${slug}`);
+  await admin.goto(`/o/${slug}/sso`);
+  await ready(admin, javaScriptEnabled);
   await expect(admin.getByTestId('sso-status')).toHaveText('Required');
   await snap(admin, testInfo, 'sso-settings');
 
-  // A new person of the domain: the login link goes straight to the
-  // provider, and they join with the default role.
+  // A new person of the domain: the login link offers the provider (one
+  // press: a link alone starts nothing), and they join with the default role.
   const pat = await newPage(browser, javaScriptEnabled);
   await pat.goto(`/o/${slug}/login`);
+  await ready(pat, javaScriptEnabled);
+  await snap(pat, testInfo, 'sso-only-login');
+  await pat.getByTestId('sso-button').click();
   await expect(pat).toHaveURL(new RegExp(`^${provider}/interaction/`));
   await signInAtProvider(pat, `pat@${domain}`);
   await expect(pat).toHaveURL(`/o/${slug}`);
@@ -120,10 +146,21 @@ test('an owner sets up, tests, enables and enforces SSO; people sign in through 
 
   // A callback that belongs to no sign-in gets a page that says so.
   const stray = await newPage(browser, javaScriptEnabled);
-  await stray.goto('/sso/callback?code=abc&state=forged');
-  await expect(stray).toHaveURL('/sso/failed?reason=no_flow');
+  await stray.goto(`${redirectUri}?code=abc&state=forged`);
+  await expect(stray).toHaveURL(`/sso/failed?org=${slug}&reason=no_flow`);
   await expect(stray.getByRole('heading', { name: 'This sign-in has expired or was already used' })).toBeVisible();
   await snap(stray, testInfo, 'sso-failed');
+
+  // A link from anywhere to the start of a sign-in starts nothing: the
+  // person is asked first.
+  const linked = await newPage(browser, javaScriptEnabled);
+  await linked.goto(`/sso/start?org=${slug}`);
+  await expect(linked).toHaveURL(`/sso/continue?org=${slug}`);
+  await ready(linked, javaScriptEnabled);
+  await expect(linked.getByRole('heading', { name: `Sign in to Initech ${tag} with single sign-on?` })).toBeVisible();
+  await snap(linked, testInfo, 'sso-confirm');
+  await linked.getByTestId('sso-confirm').click();
+  await expect(linked).toHaveURL(new RegExp(`^${provider}/interaction/`));
 
   // The owner's way in when the provider is broken.
   const recovery = await newPage(browser, javaScriptEnabled);

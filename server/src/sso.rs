@@ -1,5 +1,7 @@
 //! The single sign-on redirects, outside the Leptos router: the browser is
-//! sent here by links and by the provider, never by a form.
+//! sent here by the app's own pages and by the provider, never by a form
+//! (a sign-in starts with the `sso/start` server function, a same-origin
+//! POST; see `app::api::sso_flow`).
 
 use app::{
     api::{context::Ctx, sso_flow},
@@ -7,7 +9,7 @@ use app::{
     state::AppState,
 };
 use axum::{
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::request::Parts,
     response::{IntoResponse, Redirect, Response},
 };
@@ -15,12 +17,15 @@ use tower_sessions::Session;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct StartParams {
-    org: String,
+    ticket: Option<String>,
+    org: Option<String>,
     test: Option<String>,
     login_hint: Option<String>,
 }
 
-/// `GET /sso/start?org=…[&test=1][&login_hint=…]`: to the org's provider.
+/// `GET /sso/start?ticket=…`: to the org's provider, with the ticket a
+/// same-origin POST left in this session. Without one (`?org=…`, an old
+/// link or another site's) nothing starts: the person is asked to confirm.
 pub async fn start(
     State(state): State<AppState>,
     session: Session,
@@ -32,18 +37,34 @@ pub async fn start(
         .test
         .as_deref()
         .is_some_and(|t| t == "1" || t == "true");
-    respond(sso_flow::start(&ctx, &params.org, test, params.login_hint.as_deref()).await)
+    respond(
+        sso_flow::start_from_get(
+            &ctx,
+            params.ticket.as_deref(),
+            params.org.as_deref(),
+            test,
+            params.login_hint.as_deref(),
+        )
+        .await,
+    )
 }
 
-/// `GET /sso/callback`: back from the provider.
+/// `GET /sso/callback/{connection id}`: back from the provider.
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
     parts: Parts,
+    Path(connection_id): Path<String>,
     Query(params): Query<sso_flow::CallbackParams>,
 ) -> Response {
     let ctx = context(state, session, &parts);
-    respond(sso_flow::callback(&ctx, params).await)
+    respond(sso_flow::callback(&ctx, &connection_id, params).await)
+}
+
+/// `GET /sso/callback`: the callback all organizations shared before each
+/// connection had its own; answers with a page that says so.
+pub async fn legacy_callback() -> Response {
+    Redirect::to(&sso_flow::legacy_callback()).into_response()
 }
 
 fn context(state: AppState, session: Session, parts: &Parts) -> Ctx {

@@ -268,7 +268,8 @@ pub fn plain_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/healthz", get(healthz)),
         ("/sso/start", get(crate::sso::start)),
-        ("/sso/callback", get(crate::sso::callback)),
+        ("/sso/callback", get(crate::sso::legacy_callback)),
+        ("/sso/callback/{connection_id}", get(crate::sso::callback)),
         ("/o/{slug}/audit.csv", get(crate::audit_export::export)),
     ]
 }

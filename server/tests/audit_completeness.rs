@@ -31,7 +31,20 @@ const READ_ONLY: &[(&str, &str)] = &[
     ("/healthz", "reports health"),
     (
         "/sso/start",
-        "starts a flow in the visitor's own session; its outcome is recorded at /sso/callback",
+        "starts a flow in the visitor's own session; its outcome is recorded at its callback",
+    ),
+    (
+        "/api/sso/start",
+        "leaves a one-time ticket to start a sign-in in the visitor's own session",
+    ),
+    (
+        "/sso/callback",
+        "the old shared callback: answers with a page, redeems and records nothing",
+    ),
+    ("/api/sso/link/get", "reads the visitor's own pending link"),
+    (
+        "/api/sso/link/cancel",
+        "forgets the pending link in the visitor's own session",
     ),
     ("/o/{slug}/audit.csv", "exports the audit log"),
     ("/api/session/viewer", "reads the signed-in person"),
@@ -55,7 +68,10 @@ const READ_ONLY: &[(&str, &str)] = &[
 
 /// Endpoints that change state; the journey below calls each one.
 const STATE_CHANGING: &[&str] = &[
-    "/sso/callback",
+    "/sso/callback/{connection_id}",
+    "/api/sso/link/password",
+    "/api/sso/link/send_email",
+    "/api/sso/link/confirm",
     "/api/auth/sign_up",
     "/api/auth/verify_email",
     "/api/auth/sign_in",
@@ -523,11 +539,23 @@ async fn every_state_changing_endpoint_records_an_audit_event(
         .await;
     succeeded(&response);
     ledger.check("/api/sso/save", "sso.connection_saved").await;
+    let redirect_uri: String = adam
+        .call("/api/sso/get", &[("slug", "acme")])
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["redirect_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    provider.register_redirect_uri(&redirect_uri).await;
     let callback = adam
         .through_provider("/sso/start?org=acme&test=1", "adam@acme.test")
         .await;
     succeeded(&adam.get(&callback).await);
-    ledger.check("/sso/callback", "sso.connection_tested").await;
+    ledger
+        .check("/sso/callback/{connection_id}", "sso.connection_tested")
+        .await;
     let response = adam
         .submit(
             "/api/sso/enable",
@@ -537,6 +565,56 @@ async fn every_state_changing_endpoint_records_an_audit_event(
         .await;
     succeeded(&response);
     ledger.check("/api/sso/enable", "sso.enabled").await;
+    // An existing account's first SSO sign-in: it is proved once, by its
+    // password (Adam) or by a mailed link (Olivia).
+    let callback = adam
+        .through_provider("/sso/start?org=acme", "adam@acme.test")
+        .await;
+    assert_eq!(location(&adam.get(&callback).await), "/sso/link");
+    ledger
+        .check("/sso/callback/{connection_id}", "sso.link_started")
+        .await;
+    let response = adam
+        .submit(
+            "/api/sso/link/password",
+            "/sso/link",
+            &[("password", DEMO_PASSWORD)],
+        )
+        .await;
+    assert_eq!(location(&response), "/o/acme");
+    ledger
+        .check("/api/sso/link/password", "sso.identity_linked")
+        .await;
+    let owner = app.browser();
+    let callback = owner
+        .through_provider("/sso/start?org=acme", "olivia@acme.test")
+        .await;
+    assert_eq!(location(&owner.get(&callback).await), "/sso/link");
+    let response = owner
+        .submit("/api/sso/link/send_email", "/sso/link", &[])
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/sso/link/send_email", "sso.link_email_sent")
+        .await;
+    let (_, token) = mailed_token(
+        &sink,
+        "olivia@acme.test",
+        "Confirm signing in to",
+        "/sso/link/confirm",
+    )
+    .await;
+    let response = owner
+        .submit(
+            "/api/sso/link/confirm",
+            "/sso/link/confirm",
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(location(&response), "/o/acme");
+    ledger
+        .check("/api/sso/link/confirm", "sso.identity_linked")
+        .await;
     let response = adam
         .submit(
             "/api/sso/domains/add",
@@ -584,10 +662,12 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     ledger.check("/api/sso/enforce", "sso.enforced").await;
     let member = app.browser();
     let callback = member
-        .through_provider("/sso/start?org=acme", "newcomer@new.test")
+        .through_provider("/sso/start?org=acme", "adam@acme.test")
         .await;
     assert_eq!(location(&member.get(&callback).await), "/o/acme");
-    ledger.check("/sso/callback", "auth.signed_in").await;
+    ledger
+        .check("/sso/callback/{connection_id}", "auth.signed_in")
+        .await;
     let response = adam
         .submit(
             "/api/sso/domains/remove",

@@ -31,6 +31,11 @@ const ORG_OWNED: &[(&str, &str)] = &[
          values ($1, gen_random_uuid(), 'https://idp.x.test', 'c', '\\x00', 'k1')",
     ),
     (
+        "sso_identity",
+        "insert into sso_identity (org_id, sso_connection_id, issuer, subject, user_id, linked_by)
+         values ($1, gen_random_uuid(), 'https://idp.x.test', 'new-subject', $2, 'password')",
+    ),
+    (
         "sso_domain",
         "insert into sso_domain (org_id, sso_domain_id, domain, verification_token) values ($1, gen_random_uuid(), 'new.test', 't')",
     ),

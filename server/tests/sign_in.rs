@@ -853,7 +853,8 @@ async fn an_unconfirmed_address_cannot_sign_in_and_gets_a_new_link(
     let db = TestDb::new(connect).await;
     let sink = SmtpSink::start().await;
     let app = TestApp::spawn_with_mail(&db, &sink).await;
-    sign_up(&app.browser(), "Una", "una@new.test", "Una Org", "una-org").await;
+    let signed_up = app.browser();
+    sign_up(&signed_up, "Una", "una@new.test", "Una Org", "una-org").await;
     sink.wait_for("una@new.test", "Confirm").await;
 
     let browser = app.browser();
@@ -877,8 +878,11 @@ async fn an_unconfirmed_address_cannot_sign_in_and_gets_a_new_link(
     }
     let mails = sink.messages_to("una@new.test").await;
     assert_eq!(mails.len(), 2, "a second confirmation link was sent");
-    // The new link (opened in another browser) confirms; then sign-in works.
-    let (status, _) = page(&app.browser(), &mails[1].link("/verify-email?token=")).await;
+    // The new link, opened in the browser that signed up, confirms and
+    // keeps the password; then sign-in works anywhere. (Opened in any other
+    // browser it would remove the password: see the pre-hijacking test in
+    // tests/sso/attacks.rs.)
+    let (status, _) = page(&signed_up, &mails[1].link("/verify-email?token=")).await;
     assert_eq!(status, StatusCode::FOUND);
     let response = browser
         .sign_in("una-org", "una@new.test", "correct horse battery")

@@ -3,6 +3,9 @@
 
 mod support;
 
+#[path = "sso/attacks.rs"]
+mod attacks;
+
 use app::{
     api::sso::SsoSettings,
     domain::{demo::DEMO_PASSWORD, sso::DnsServer},
@@ -86,6 +89,10 @@ async fn acme_with_sso(app: &TestApp, provider: &Provider) -> Browser {
         "{:?}",
         redirected_error(&saved)
     );
+    // The admin registers the connection's own redirect URI at the provider.
+    provider
+        .register_redirect_uri(&settings(&admin).await.redirect_uri)
+        .await;
     let callback = admin
         .through_provider("/sso/start?org=acme&test=1", "adam@acme.test")
         .await;
@@ -105,6 +112,37 @@ async fn acme_with_sso(app: &TestApp, provider: &Provider) -> Browser {
         redirected_error(&on)
     );
     admin
+}
+
+/// An owner's recovery sign-in to Acme (a password while SSO is required),
+/// as its page posts it; returns where it leads.
+async fn break_glass(browser: &Browser, email: &str) -> String {
+    let response = browser
+        .submit(
+            "/api/auth/sign_in",
+            "/o/acme/login?break_glass=1",
+            &[
+                ("email", email),
+                ("password", DEMO_PASSWORD),
+                ("org", "acme"),
+                ("break_glass", "1"),
+            ],
+        )
+        .await;
+    location(&response)
+}
+
+/// Proves the account waiting on `/sso/link` with the demo password;
+/// returns where that leads.
+async fn link_with_password(browser: &Browser) -> String {
+    let linked = browser
+        .submit(
+            "/api/sso/link/password",
+            "/sso/link",
+            &[("password", DEMO_PASSWORD)],
+        )
+        .await;
+    location(&linked)
 }
 
 /// Runs an SSO sign-in into Acme as `login` in a fresh browser; returns the
@@ -147,7 +185,16 @@ async fn an_admin_sets_up_tests_and_enables_sso_and_members_sign_in_through_it(
     assert!(error.to_string().contains("different issuer"), "{error}");
     let owner_role = save_connection(&admin, &provider.issuer, "s", "owner").await;
     assert!(redirected_error(&owner_role).is_some());
-    assert!(settings(&admin).await.connection.is_none());
+    let before = settings(&admin).await;
+    assert!(before.connection.is_none());
+    // The redirect URI is the connection's own, and known before it is
+    // saved, so an admin can register it at the provider first.
+    let redirect_uri = before.redirect_uri;
+    let id = redirect_uri
+        .strip_prefix(&format!("{}/sso/callback/", app.base))
+        .expect("a callback of its own");
+    assert!(uuid::Uuid::try_parse(id).is_ok(), "{redirect_uri}");
+    provider.register_redirect_uri(&redirect_uri).await;
 
     // Saved: the secret is sealed at rest and never sent back.
     let saved = save_connection(&admin, &provider.issuer, "trellis-secret", "member").await;
@@ -165,7 +212,12 @@ async fn an_admin_sets_up_tests_and_enables_sso_and_members_sign_in_through_it(
         .unwrap();
     assert!(!raw.contains("trellis-secret"), "{raw}");
     let view = settings(&admin).await;
-    assert_eq!(view.redirect_uri, format!("{}/sso/callback", app.base));
+    assert_eq!(view.redirect_uri, redirect_uri);
+    let stored: uuid::Uuid = sqlx::query_scalar("select sso_connection_id from sso_connection")
+        .fetch_one(&db.superuser)
+        .await
+        .unwrap();
+    assert_eq!(id, stored.to_string());
     assert!(!view.connection.as_ref().unwrap().enabled);
 
     // Not before a successful test.
@@ -229,9 +281,16 @@ async fn an_admin_sets_up_tests_and_enables_sso_and_members_sign_in_through_it(
         .await
         .unwrap();
     assert!(login_page.contains("Continue with single sign-on"));
+    // Her account exists: the first time, she proves it (her password),
+    // and the provider's identity is linked to it.
     let (mia, landed) = sso_sign_in(&app, "mia@acme.test").await;
-    assert_eq!(landed, "/o/acme");
+    assert_eq!(landed, "/sso/link");
+    assert_eq!(location(&mia.get("/o/acme").await), "/o/acme/login");
+    assert_eq!(link_with_password(&mia).await, "/o/acme");
     assert_eq!(mia.get("/o/acme").await.status(), StatusCode::OK);
+    // From then on the provider alone signs her in.
+    let (_, landed) = sso_sign_in(&app, "mia@acme.test").await;
+    assert_eq!(landed, "/o/acme");
     let me = mia
         .call("/api/session/viewer", &[("slug", "acme")])
         .await
@@ -387,10 +446,9 @@ async fn verified_domains_drive_discovery_and_just_in_time_membership(
             &[("email", "someone@acme.test"), ("password", "x")],
         )
         .await;
-    assert_eq!(
-        location(&routed),
-        "/sso/continue?org=acme&login_hint=someone%40acme.test"
-    );
+    let to_provider = visitor.follow_to_sso_start(&routed).await;
+    assert!(location(&to_provider).starts_with(&provider.issuer));
+    assert!(location(&to_provider).contains("login_hint=someone%40acme.test"));
     let routed = visitor
         .submit(
             "/api/auth/continue_with_sso",
@@ -398,10 +456,8 @@ async fn verified_domains_drive_discovery_and_just_in_time_membership(
             &[("email", "Other@Acme.test")],
         )
         .await;
-    assert_eq!(
-        location(&routed),
-        "/sso/continue?org=acme&login_hint=Other%40acme.test"
-    );
+    let to_provider = visitor.follow_to_sso_start(&routed).await;
+    assert!(location(&to_provider).contains("login_hint=Other%40acme.test"));
     let unknown = visitor
         .call(
             "/api/auth/continue_with_sso",
@@ -426,8 +482,7 @@ async fn verified_domains_drive_discovery_and_just_in_time_membership(
         .await;
     assert_eq!(location(&grace), "/o/globex");
 
-    // The stop after the form moves on to /sso/start (a form may not
-    // redirect to another origin), and the login hint reaches the provider.
+    // Without a ticket of its session, the stop starts nothing: it asks.
     let stop = app
         .browser()
         .get("/sso/continue?org=acme&login_hint=someone%40acme.test")
@@ -435,15 +490,16 @@ async fn verified_domains_drive_discovery_and_just_in_time_membership(
         .text()
         .await
         .unwrap();
-    assert!(
-        stop.contains(r#"http-equiv="refresh" content="0;url=/sso/start?org=acme&amp;login_hint=someone%40acme.test""#),
-        "{stop}"
-    );
+    assert!(!stop.contains("http-equiv=\"refresh\""), "{stop}");
+    assert!(stop.contains("data-testid=\"sso-confirm\""), "{stop}");
     let start = app
         .browser()
         .get("/sso/start?org=acme&login_hint=someone%40acme.test")
         .await;
-    assert!(location(&start).contains("login_hint=someone%40acme.test"));
+    assert_eq!(
+        location(&start),
+        "/sso/continue?org=acme&login_hint=someone%40acme.test"
+    );
 
     let actions: Vec<String> = audit_log(&db, "acme")
         .await
@@ -479,17 +535,20 @@ async fn enforced_sso_refuses_passwords_except_an_owners_break_glass(
             &[("slug", "acme"), ("on", "true")],
         )
         .await;
-    assert_eq!(location(&enforced), "/o/acme/sso?notice=enforced");
+    // Adam signed in with his password: his session ends with the others,
+    // and he is asked to sign in through the provider.
+    assert_eq!(location(&enforced), "/o/acme/login?sso_now_required=1");
 
-    // The login link goes straight to the provider.
+    // The login link offers the provider alone (one press away: arriving
+    // by a link starts nothing by itself).
     let login = app
         .browser()
         .get("/o/acme/login?email=mia%40acme.test")
         .await;
-    assert_eq!(
-        location(&login),
-        "/sso/start?org=acme&login_hint=mia%40acme.test"
-    );
+    assert_eq!(login.status(), StatusCode::OK);
+    let page = login.text().await.unwrap();
+    assert!(page.contains("data-testid=\"sso-button\""), "{page}");
+    assert!(!page.contains("data-testid=\"password-form\""), "{page}");
 
     // Passwords are refused, for members and admins, even with break-glass.
     for (email, break_glass) in [("mia@acme.test", None), ("adam@acme.test", Some("1"))] {
@@ -519,19 +578,7 @@ async fn enforced_sso_refuses_passwords_except_an_owners_break_glass(
         .await;
     assert!(redirected_error(&refused).is_some());
     // With it, an owner gets in, and the log says how.
-    let recovered = owner
-        .submit(
-            "/api/auth/sign_in",
-            "/o/acme/login?break_glass=1",
-            &[
-                ("email", "olivia@acme.test"),
-                ("password", DEMO_PASSWORD),
-                ("org", "acme"),
-                ("break_glass", "1"),
-            ],
-        )
-        .await;
-    assert_eq!(location(&recovered), "/o/acme");
+    assert_eq!(break_glass(&owner, "olivia@acme.test").await, "/o/acme");
     let page = app.browser().get("/o/acme/login?break_glass=1").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(
@@ -542,8 +589,9 @@ async fn enforced_sso_refuses_passwords_except_an_owners_break_glass(
     );
 
     // SSO itself still works.
-    let (_, landed) = sso_sign_in(&app, "mia@acme.test").await;
-    assert_eq!(landed, "/o/acme");
+    let (mia, landed) = sso_sign_in(&app, "mia@acme.test").await;
+    assert_eq!(landed, "/sso/link");
+    assert_eq!(link_with_password(&mia).await, "/o/acme");
 
     let log = audit_log(&db, "acme").await;
     let refused: Vec<&str> = log
@@ -560,8 +608,11 @@ async fn enforced_sso_refuses_passwords_except_an_owners_break_glass(
         && d["break_glass"] == true));
     assert!(log.iter().any(|(a, _, _)| a == "sso.enforced"));
 
-    // Turning SSO off ends enforcement as well.
-    let off = admin
+    // The admin who required it signed in with a password: that session
+    // has ended. The owner's break-glass session still works, and turning
+    // SSO off ends enforcement as well.
+    assert_eq!(location(&admin.get("/o/acme").await), "/o/acme/login");
+    let off = owner
         .call("/api/sso/enable", &[("slug", "acme"), ("on", "false")])
         .await;
     assert_eq!(off.status(), StatusCode::OK);
@@ -603,7 +654,7 @@ async fn only_sso_managers_reach_the_settings_and_only_of_their_org(
         }
         // The test leg is refused as well: back to the settings page (which says "not allowed").
         assert_eq!(
-            location(&member.get("/sso/start?org=acme&test=1").await),
+            location(&member.start_sso("acme", true, None).await),
             "/o/acme/sso"
         );
     }
@@ -623,7 +674,7 @@ async fn only_sso_managers_reach_the_settings_and_only_of_their_org(
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        location(&gus.get("/sso/start?org=acme&test=1").await),
+        location(&gus.start_sso("acme", true, None).await),
         "/o/acme/login"
     );
     let rows: i64 = sqlx::query_scalar(
@@ -635,11 +686,11 @@ async fn only_sso_managers_reach_the_settings_and_only_of_their_org(
     assert_eq!(rows, 0);
     // Without a connection, SSO sign-in says it is not turned on.
     assert_eq!(
-        location(&app.browser().get("/sso/start?org=acme").await),
+        location(&app.browser().start_sso("acme", false, None).await),
         "/sso/failed?org=acme&reason=sso_not_enabled"
     );
     assert_eq!(
-        location(&app.browser().get("/sso/start?org=nope").await),
+        location(&app.browser().start_sso("nope", false, None).await),
         "/sso/failed?reason=unknown_org"
     );
 }
@@ -714,14 +765,16 @@ async fn every_failure_has_its_page_and_audit_event_and_signs_no_one_in(
     let callback = victim
         .through_provider("/sso/start?org=acme", "mia@acme.test")
         .await;
-    assert_eq!(location(&victim.get(&callback).await), "/o/acme");
+    assert_eq!(location(&victim.get(&callback).await), "/sso/link");
     let attacker = app.browser();
-    let own_start = attacker.get("/sso/start?org=acme").await;
+    let own_start = attacker.start_sso("acme", false, None).await;
     let own_state = query_param(&location(&own_start), "state");
     let stolen_code = query_param(&callback, "code");
+    let iss = query_param(&callback, "iss");
+    let callback_path = callback.split('?').next().unwrap().to_string();
     let replay = attacker
         .get(&format!(
-            "/sso/callback?code={stolen_code}&state={own_state}"
+            "{callback_path}?code={stolen_code}&state={own_state}&iss={iss}"
         ))
         .await;
     assert_eq!(location(&replay), failed("code_refused"));
@@ -742,11 +795,11 @@ async fn every_failure_has_its_page_and_audit_event_and_signs_no_one_in(
 
     // The provider refuses (the user cancelled there).
     let browser = app.browser();
-    let start = browser.get("/sso/start?org=acme").await;
+    let start = browser.start_sso("acme", false, None).await;
     let state = query_param(&location(&start), "state");
     let denied = browser
         .get(&format!(
-            "/sso/callback?error=access_denied&error_description=User+cancelled&state={state}"
+            "{callback_path}?error=access_denied&error_description=User+cancelled&state={state}"
         ))
         .await;
     assert_eq!(location(&denied), failed("provider_denied"));
@@ -770,13 +823,13 @@ async fn every_failure_has_its_page_and_audit_event_and_signs_no_one_in(
         ..options.clone()
     })
     .await;
-    let start = app.browser().get("/sso/start?org=acme").await;
+    let start = app.browser().start_sso("acme", false, None).await;
     assert_eq!(location(&start), failed("provider_misconfigured"));
     expected.push("provider_misconfigured");
 
     // The provider is down.
     renamed.stop().await;
-    let start = app.browser().get("/sso/start?org=acme").await;
+    let start = app.browser().start_sso("acme", false, None).await;
     assert_eq!(location(&start), failed("provider_unreachable"));
     expected.push("provider_unreachable");
 
@@ -807,6 +860,9 @@ async fn an_expired_id_token_is_refused(_: PgPoolOptions, connect: PgConnectOpti
     let admin = signed_in(&app, "acme", "adam@acme.test").await;
     let saved = save_connection(&admin, &provider.issuer, "trellis-secret", "member").await;
     assert_eq!(location(&saved), "/o/acme/sso?notice=saved");
+    provider
+        .register_redirect_uri(&settings(&admin).await.redirect_uri)
+        .await;
 
     // The test shows the validation error, and the connection cannot be enabled.
     let callback = admin
@@ -846,4 +902,85 @@ async fn an_expired_id_token_is_refused(_: PgPoolOptions, connect: PgConnectOpti
     assert_eq!(landed, "/sso/failed?org=acme&reason=invalid_id_token");
     assert_eq!(location(&browser.get("/o/acme").await), "/o/acme/login");
     assert_eq!(sso_failures(&db, "acme").await, ["invalid_id_token"]);
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_existing_connection_moves_to_its_own_redirect_uri_and_keeps_its_secret(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    use app::domain::sso::SecretKeys;
+    // Acme's connection as it was saved before connections had their own
+    // redirect URIs and secrets were bound to their issuer.
+    let db = TestDb::migrated_before(connect, 20261202000011).await;
+    assert!(app::domain::demo::seed(&db.db()).await.unwrap());
+    let (key_id, sealed) = SecretKeys::parse(support::web::TEST_SSO_KEYS)
+        .unwrap()
+        .seal("trellis-secret", b"");
+    // The provider must be up to be the connection's issuer; the app is not.
+    let provider = Provider::start(&ProviderOptions::for_app("http://127.0.0.1:1")).await;
+    sqlx::query(
+        "insert into sso_connection (org_id, sso_connection_id, issuer_url, client_id, client_secret_sealed,
+                                     client_secret_key_id, last_test_succeeded_at, enabled_at)
+         select org_id, gen_random_uuid(), $1, 'trellis', $2, $3, now(), now() from organization where slug = 'acme'",
+    )
+    .bind(&provider.issuer)
+    .bind(&sealed)
+    .bind(&key_id)
+    .execute(&db.superuser)
+    .await
+    .unwrap();
+    db.finish_migrations().await;
+
+    let (moved, bound): (Option<time::OffsetDateTime>, bool) =
+        sqlx::query_as("select redirect_uri_changed_at, client_secret_bound from sso_connection")
+            .fetch_one(&db.superuser)
+            .await
+            .unwrap();
+    assert!(moved.is_some() && !bound);
+
+    // The settings page tells the admin to register the new URI.
+    let app = TestApp::spawn(&db).await;
+    let admin = signed_in(&app, "acme", "adam@acme.test").await;
+    let view = settings(&admin).await;
+    assert!(
+        view.connection
+            .as_ref()
+            .unwrap()
+            .redirect_uri_moved
+            .is_some()
+    );
+    let page = admin.get("/o/acme/sso").await.text().await.unwrap();
+    assert!(
+        page.contains("data-testid=\"redirect-uri-moved\""),
+        "{page}"
+    );
+    // Until the provider knows it, the provider refuses the sign-in: the
+    // provider's own error page, no code for anyone.
+    let start = location(&app.browser().start_sso("acme", false, None).await);
+    assert!(start.contains("redirect_uri="));
+    let refused = app.browser().get(&start).await;
+    assert!(!refused.status().is_redirection(), "{}", refused.status());
+
+    // Registered and tested: the notice goes, the old secret still works,
+    // and the next sign-in binds it to its issuer.
+    provider.register_redirect_uri(&view.redirect_uri).await;
+    let callback = admin
+        .through_provider("/sso/start?org=acme&test=1", "adam@acme.test")
+        .await;
+    assert_eq!(
+        location(&admin.get(&callback).await),
+        "/o/acme/sso?notice=tested"
+    );
+    let view = settings(&admin).await;
+    let connection = view.connection.unwrap();
+    assert!(connection.last_test.unwrap().ok);
+    assert!(connection.redirect_uri_moved.is_none());
+    let (_, landed) = sso_sign_in(&app, "adam@acme.test").await;
+    assert_eq!(landed, "/sso/link");
+    let bound: bool = sqlx::query_scalar("select client_secret_bound from sso_connection")
+        .fetch_one(&db.superuser)
+        .await
+        .unwrap();
+    assert!(bound);
 }

@@ -100,8 +100,12 @@ pub enum VerifyOutcome {
     SignedIn {
         org_slug: String,
     },
-    /// Verified; the person signs in as usual.
-    Verified,
+    /// Verified; the person signs in as usual. Opened in another browser
+    /// than the sign-up's, the password chosen at sign-up was removed
+    /// (`password_removed`) and a link to set one was mailed.
+    Verified {
+        password_removed: bool,
+    },
     Expired,
     AlreadyUsed,
     Invalid,
@@ -113,15 +117,17 @@ pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let verified = match auth::verify_email(ctx.db(), &token, &ctx.meta).await? {
+            let marker = session::sign_up_marker(&ctx.session)
+                .await
+                .map_err(session_error)?;
+            let signed_up_here = marker.as_ref().map(|m| m.user_id);
+            let verified = match auth::verify_email(&ctx.auth_env(), &token, signed_up_here).await?
+            {
                 Ok(verified) => verified,
                 Err(TokenProblem::Expired) => return Ok(VerifyOutcome::Expired),
                 Err(TokenProblem::AlreadyUsed) => return Ok(VerifyOutcome::AlreadyUsed),
                 Err(TokenProblem::Invalid) => return Ok(VerifyOutcome::Invalid),
             };
-            let marker = session::sign_up_marker(&ctx.session)
-                .await
-                .map_err(session_error)?;
             match marker {
                 Some(SignUpMarker { user_id, org_id }) if user_id == verified.user_id => {
                     let tx = auth::record_sign_in(
@@ -140,12 +146,15 @@ pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
                         user_id,
                         org_id,
                         AuthMethod::EmailLink,
+                        false,
                     )
                     .await
                     .map_err(session_error)?;
                     Ok(VerifyOutcome::SignedIn { org_slug: slug })
                 }
-                _ => Ok(VerifyOutcome::Verified),
+                _ => Ok(VerifyOutcome::Verified {
+                    password_removed: verified.password_removed,
+                }),
             }
         }
         .await,
@@ -200,7 +209,7 @@ pub async fn sign_in(
                 && let Ok(address) = Email::parse(&email)
                 && let Some(realm) = auth::home_realm(ctx.db(), &address).await?
             {
-                redirect(&sso_start_path(&realm.slug, address.as_str()));
+                redirect(&sso_start_path(&ctx, &realm.slug, address.as_str()).await?);
                 return Ok(());
             }
             if email.trim().is_empty() || password.is_empty() {
@@ -329,7 +338,7 @@ pub(crate) async fn enter_org_now(
             Ok(())
         }
         auth::Entered::SsoRequired { email } if if_sso == IfSsoRequired::GoToProvider => {
-            redirect(&sso_start_path(&org.slug, &email));
+            redirect(&sso_start_path(ctx, &org.slug, &email).await?);
             Ok(())
         }
         auth::Entered::SsoRequired { .. } => Err(AppError::field(
@@ -342,15 +351,12 @@ pub(crate) async fn enter_org_now(
     }
 }
 
-/// Where a form sends the browser to sign in to `slug` through its
-/// provider (see `pages::sso_continue` for why not straight to `/sso/start`).
+/// Where a form (a same-origin POST) sends the browser to sign in to
+/// `slug` through its provider: this session may then start one sign-in
+/// there (see `sso_flow` for why a GET alone may not).
 #[cfg(feature = "ssr")]
-pub(crate) fn sso_start_path(slug: &str, email: &str) -> String {
-    format!(
-        "/sso/continue?org={}&login_hint={}",
-        url_encode(slug),
-        url_encode(email)
-    )
+pub(crate) async fn sso_start_path(ctx: &Ctx, slug: &str, email: &str) -> Result<String, AppError> {
+    super::sso_flow::begin(ctx, slug, false, Some(email)).await
 }
 
 /// "Continue with single sign-on" at `/login`: finds the organization by the
@@ -364,7 +370,7 @@ pub async fn continue_with_sso(email: String) -> Result<(), AppError> {
             let address = Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
             match auth::home_realm(ctx.db(), &address).await? {
                 Some(realm) => {
-                    redirect(&sso_start_path(&realm.slug, address.as_str()));
+                    redirect(&sso_start_path(&ctx, &realm.slug, address.as_str()).await?);
                     Ok(())
                 }
                 None => Err(AppError::field(

@@ -125,6 +125,18 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSess
         session::end(&ctx.session).await.map_err(session_error)?;
         return Err(AppError::Unauthenticated);
     }
+    if tx.org_label().is_some_and(|org| org.sso_enforced)
+        && current.method != session::AuthMethod::Sso
+        && !current.break_glass
+    {
+        // The organization has required single sign-on since this session
+        // signed in another way: it ends now, on its next request.
+        let mut tx = tx;
+        session_ended(&mut tx, &ctx.meta, current.method).await?;
+        tx.commit().await?;
+        session::end(&ctx.session).await.map_err(session_error)?;
+        return Err(AppError::Unauthenticated);
+    }
     if !actor.role.can(permission) {
         return Err(AppError::Forbidden);
     }
@@ -132,6 +144,22 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSess
         .await
         .map_err(session_error)?;
     Ok((tx, current))
+}
+
+/// Records, in the member's transaction, that their session ends because
+/// the organization now requires single sign-on.
+pub async fn session_ended(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    method: session::AuthMethod,
+) -> Result<(), sqlx::Error> {
+    crate::domain::audit::record(
+        tx,
+        meta,
+        crate::domain::audit::Event::new(crate::audit::AuditAction::SessionEnded)
+            .details(serde_json::json!({ "reason": "sso_required", "method": method.as_str() })),
+    )
+    .await
 }
 
 pub fn session_error(error: tower_sessions::session::Error) -> AppError {

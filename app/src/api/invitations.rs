@@ -103,10 +103,13 @@ pub async fn get_invitation(token: String) -> Result<InvitationPage, AppError> {
             };
             // Only an open invitation needs to know about accounts: the
             // holder of the link controls the invited mailbox.
+            // An account whose address was never confirmed may be a
+            // stranger's: the invited person takes it over with the
+            // new-person form (see `invitations::accept_as_new_user`).
             let account_exists = state == InvitationState::Open
                 && lookup::user_for_sign_in(ctx.db(), &found.email)
                     .await?
-                    .is_some();
+                    .is_some_and(|u| u.email_verified_at.is_some());
             let signed_in_as = signed_in_user(&ctx).await?.map(|(_, email, _)| email);
             Ok(InvitationPage {
                 state,

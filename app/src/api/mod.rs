@@ -12,3 +12,4 @@ pub mod settings;
 pub mod sso;
 #[cfg(feature = "ssr")]
 pub mod sso_flow;
+pub mod sso_sign_in;

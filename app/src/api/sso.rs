@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{Ctx, ctx, member_of, with_status},
+    super::context::{Ctx, ctx, member_of, session_ended, session_error, with_status},
     crate::{
         domain::{
-            sso::{connection, domains, oidc},
+            session::{self, AuthMethod},
+            sso::{connection, domains, notify, oidc},
             tenancy::OrgTx,
         },
         roles::{Permission, Role},
@@ -31,6 +32,9 @@ pub struct ConnectionView {
     pub enforced: bool,
     /// When the last test ran ("today", …), and what it found.
     pub last_test: Option<TestReport>,
+    /// The connection's redirect URI moved to its own (when, as a date):
+    /// the provider must be told the new one. Cleared by a successful test.
+    pub redirect_uri_moved: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +60,8 @@ pub struct DomainView {
 pub struct SsoSettings {
     pub slug: String,
     pub org_name: String,
-    /// What to register at the provider as the redirect (callback) URI.
+    /// What to register at the provider as the redirect (callback) URI:
+    /// this connection's own, known before it is first saved.
     pub redirect_uri: String,
     pub connection: Option<ConnectionView>,
     pub domains: Vec<DomainView>,
@@ -74,7 +79,12 @@ pub async fn get_sso_settings(slug: String) -> Result<SsoSettings, AppError> {
             let ctx = ctx().await?;
             let mut tx = manager(&ctx, &slug).await?;
             let org_name = tx.org_label().expect("member").name.clone();
-            let connection = connection::load(&mut tx).await?.map(|c| ConnectionView {
+            let stored = connection::load(&mut tx).await?;
+            let connection_id = stored
+                .as_ref()
+                .map(|c| c.id)
+                .unwrap_or_else(|| connection::id_for_new(tx.org_id()));
+            let connection = stored.map(|c| ConnectionView {
                 issuer_url: c.issuer_url.clone(),
                 client_id: c.client_id.clone(),
                 default_role: c.default_role.as_str().to_string(),
@@ -85,6 +95,7 @@ pub async fn get_sso_settings(slug: String) -> Result<SsoSettings, AppError> {
                 last_test: c
                     .last_test_at
                     .map(|at| report(at, c.last_test_report.as_ref())),
+                redirect_uri_moved: c.redirect_uri_changed_at.map(|at| at.date().to_string()),
             });
             let domains = domains::list(&mut tx)
                 .await?
@@ -102,7 +113,7 @@ pub async fn get_sso_settings(slug: String) -> Result<SsoSettings, AppError> {
             Ok(SsoSettings {
                 slug: slug.trim().to_string(),
                 org_name,
-                redirect_uri: oidc::redirect_uri(ctx.base_url()),
+                redirect_uri: oidc::redirect_uri(ctx.base_url(), connection_id),
                 connection,
                 domains,
             })
@@ -165,7 +176,7 @@ pub async fn save_sso_connection(
             let default_role = Role::parse(&default_role).map_err(|_| {
                 AppError::field("default_role", "Choose admin, member or viewer.").keeping(&keep)
             })?;
-            connection::save(
+            let change = connection::save(
                 &mut tx,
                 &ctx.meta,
                 &ctx.state.sso,
@@ -178,6 +189,7 @@ pub async fn save_sso_connection(
                 },
             )
             .await?;
+            notify::tell_admins(&mut tx, ctx.base_url(), &change).await?;
             tx.commit().await?;
             redirect(&format!("/o/{}/sso?notice=saved", slug.trim()));
             Ok(())
@@ -193,7 +205,14 @@ pub async fn set_sso_enabled(slug: String, on: bool) -> Result<(), AppError> {
         async move {
             let ctx = ctx().await?;
             let mut tx = manager(&ctx, &slug).await?;
-            connection::set_enabled(&mut tx, &ctx.meta, on).await?;
+            if connection::set_enabled(&mut tx, &ctx.meta, on).await? {
+                let change = if on {
+                    "turned single sign-on on"
+                } else {
+                    "turned single sign-on off"
+                };
+                notify::tell_admins(&mut tx, ctx.base_url(), change).await?;
+            }
             tx.commit().await?;
             redirect(&format!(
                 "/o/{}/sso?notice={}",
@@ -212,9 +231,27 @@ pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let mut tx = manager(&ctx, &slug).await?;
-            connection::set_enforced(&mut tx, &ctx.meta, on).await?;
+            let (mut tx, current) = member_of(&ctx, &slug, Permission::ManageSso).await?;
+            if connection::set_enforced(&mut tx, &ctx.meta, on).await? {
+                let change = if on {
+                    "made single sign-on the only way to sign in (sessions that signed in another way have ended)"
+                } else {
+                    "made single sign-on optional: passwords and emailed links work again"
+                };
+                notify::tell_admins(&mut tx, ctx.base_url(), change).await?;
+            }
+            // The admin's own session ends with the others when it did not
+            // sign in through the provider: they sign in again through it.
+            let own_session_ends = on && current.method != AuthMethod::Sso && !current.break_glass;
+            if own_session_ends {
+                session_ended(&mut tx, &ctx.meta, current.method).await?;
+            }
             tx.commit().await?;
+            if own_session_ends {
+                session::end(&ctx.session).await.map_err(session_error)?;
+                redirect(&format!("/o/{}/login?sso_now_required=1", slug.trim()));
+                return Ok(());
+            }
             redirect(&format!(
                 "/o/{}/sso?notice={}",
                 slug.trim(),
@@ -238,6 +275,8 @@ pub async fn add_sso_domain(slug: String, domain: String) -> Result<(), AppError
             domains::add(&mut tx, &ctx.meta, &parsed)
                 .await
                 .map_err(|e| e.keeping(&keep))?;
+            let change = format!("added the email domain {}", parsed.as_str());
+            notify::tell_admins(&mut tx, ctx.base_url(), &change).await?;
             tx.commit().await?;
             redirect(&format!(
                 "/o/{}/sso?notice=domain_added#domains",
@@ -259,6 +298,12 @@ pub async fn verify_sso_domain(slug: String, domain_id: String) -> Result<(), Ap
             let mut tx = manager(&ctx, &slug).await?;
             let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
             let outcome = domains::verify(&mut tx, &ctx.meta, &ctx.state.sso, id).await?;
+            if let Ok(Some(domain)) = &outcome {
+                let change = format!(
+                    "verified the email domain {domain}: people of it now join through single sign-on"
+                );
+                notify::tell_admins(&mut tx, ctx.base_url(), &change).await?;
+            }
             tx.commit().await?;
             let notice = if outcome.is_ok() {
                 "domain_verified"
@@ -279,7 +324,9 @@ pub async fn remove_sso_domain(slug: String, domain_id: String) -> Result<(), Ap
             let ctx = ctx().await?;
             let mut tx = manager(&ctx, &slug).await?;
             let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
-            domains::remove(&mut tx, &ctx.meta, id).await?;
+            let removed = domains::remove(&mut tx, &ctx.meta, id).await?;
+            let change = format!("removed the email domain {removed}");
+            notify::tell_admins(&mut tx, ctx.base_url(), &change).await?;
             tx.commit().await?;
             redirect(&format!(
                 "/o/{}/sso?notice=domain_removed#domains",

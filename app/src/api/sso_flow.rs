@@ -1,33 +1,62 @@
-//! The two browser legs of an SSO sign-in, served as plain routes (the
-//! browser is redirected, so there is no form to post): `/sso/start` sends
-//! the browser to the organization's provider, `/sso/callback` receives it
-//! back. Both answer with the address to redirect to.
+//! The browser legs of an SSO sign-in.
 //!
-//! The flow (state, nonce, PKCE verifier) waits in the server-side session,
-//! so it is bound to this browser; it is removed at the callback whatever
-//! happens, so a callback works once.
+//! Starting one changes who will be signed in, so it never happens on a
+//! bare GET another site can cause (login CSRF): a same-origin POST (the
+//! `sso/start` server function, or a form that leads to single sign-on)
+//! leaves a one-time ticket in the session and sends the browser to
+//! `/sso/continue?ticket=…`, which moves on to `GET /sso/start?ticket=…`;
+//! only a ticket of this session starts the flow there. (The stop is needed
+//! because a form may not redirect to another origin under the content
+//! security policy's `form-action 'self'`.) A GET without a ticket lands on
+//! a page where the person confirms.
+//!
+//! The flow (connection, issuer, client id, state, nonce, PKCE verifier)
+//! waits in the server-side session, so it is bound to this browser; it is
+//! removed at the callback whatever happens, so a callback works once. The
+//! callback of each connection has its own path, `/sso/callback/{id}`.
 
-use super::context::{Ctx, member_of, url_encode};
+use super::context::{Ctx, member_of, session_error, url_encode};
 use crate::{
     audit::AuditAction,
     domain::{
         audit::{self, Event},
         auth::{self, Entered},
+        rate_limit,
         session::{self, AuthMethod},
         sso::{
             connection::{self, Connection},
-            oidc::{self, Failure, Flow, Purpose},
-            sign_in::{self, Refusal},
+            oidc::{self, Failure, Flow, Purpose, Response},
+            sign_in::{self, Admission, PendingLink, Refusal},
         },
         tenancy::{Tenant, lookup::OrgSummary},
+        tokens::NewToken,
     },
     error::AppError,
     ids::OrgId,
     roles::Permission,
     validation::Email,
 };
+use serde::{Deserialize, Serialize};
 
 const FLOW: &str = "sso_flow";
+const TICKET: &str = "sso_ticket";
+/// Where an identity waits for its account to be proved (see `sso_link`).
+pub(crate) const PENDING_LINK: &str = "sso_pending_link";
+
+/// Permission to start one sign-in, left by a same-origin POST.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Ticket {
+    id: String,
+    org_slug: String,
+    test: bool,
+    login_hint: Option<String>,
+    /// Unix milliseconds.
+    issued_at: i64,
+}
+
+impl Ticket {
+    const LIFETIME_MS: i64 = 5 * 60 * 1000;
+}
 
 /// Why an SSO sign-in stopped, for the failure page and the audit log.
 enum Stop {
@@ -53,8 +82,77 @@ impl Stop {
     }
 }
 
-/// `GET /sso/start?org=…[&test=1][&login_hint=…]`.
-pub async fn start(
+/// Called by a same-origin POST: allows this browser to start one sign-in
+/// into `slug` and returns where to send it (`/sso/continue?ticket=…`).
+pub async fn begin(
+    ctx: &Ctx,
+    slug: &str,
+    test: bool,
+    login_hint: Option<&str>,
+) -> Result<String, AppError> {
+    let ticket = Ticket {
+        id: NewToken::generate().token,
+        org_slug: slug.trim().to_string(),
+        test,
+        login_hint: login_hint
+            .and_then(|h| Email::parse(h).ok())
+            .map(|e| e.as_str().to_string()),
+        issued_at: session::now(),
+    };
+    let path = format!("/sso/continue?ticket={}", ticket.id);
+    ctx.session
+        .insert(TICKET, ticket)
+        .await
+        .map_err(session_error)?;
+    Ok(path)
+}
+
+/// `GET /sso/start?ticket=…`: spends this session's ticket and sends the
+/// browser to the provider. `GET /sso/start?org=…` without one (an old link,
+/// or another site) changes nothing and asks the person to confirm.
+pub async fn start_from_get(
+    ctx: &Ctx,
+    ticket: Option<&str>,
+    org: Option<&str>,
+    test: bool,
+    login_hint: Option<&str>,
+) -> Result<String, AppError> {
+    let Some(id) = ticket else {
+        return Ok(match org {
+            Some(slug) if test => format!("/o/{}/sso", url_encode(slug.trim())),
+            Some(slug) => confirm_path(slug.trim(), login_hint.unwrap_or_default()),
+            None => "/login".to_string(),
+        });
+    };
+    let held: Option<Ticket> = ctx.session.get(TICKET).await.map_err(session_error)?;
+    let Some(ticket) =
+        held.filter(|t| t.id == id && session::now() - t.issued_at <= Ticket::LIFETIME_MS)
+    else {
+        return Ok(failed_page(None, "start_expired"));
+    };
+    let _: Option<Ticket> = ctx.session.remove(TICKET).await.map_err(session_error)?;
+    start(
+        ctx,
+        &ticket.org_slug,
+        ticket.test,
+        ticket.login_hint.as_deref(),
+    )
+    .await
+}
+
+/// The page where a person confirms a sign-in nobody started here.
+pub fn confirm_path(slug: &str, login_hint: &str) -> String {
+    let mut path = format!("/sso/continue?org={}", url_encode(slug));
+    if !login_hint.is_empty() {
+        path.push_str("&login_hint=");
+        path.push_str(&url_encode(login_hint));
+    }
+    path
+}
+
+/// Sends the browser to the organization's provider, for a sign-in or (with
+/// `test`, for its SSO managers) a test.
+async fn start(
     ctx: &Ctx,
     slug: &str,
     test: bool,
@@ -91,18 +189,15 @@ pub async fn start(
         record_failure(ctx, org.org_id, None, &Stop::NotEnabled).await?;
         return Ok(failed_page(Some(&org.slug), Stop::NotEnabled.code()));
     }
-    // A hint is only passed on when it is an address.
-    let hint = login_hint.and_then(|h| Email::parse(h).ok());
     let started = match connection.secret(&ctx.state.sso) {
         Ok(secret) => {
             oidc::start(
                 &ctx.state.sso,
-                &connection.issuer_url,
-                &connection.client_id,
+                &connection.endpoint(),
                 &secret,
                 ctx.base_url(),
                 (org.org_id, org.slug.clone(), purpose),
-                hint.as_ref().map(Email::as_str),
+                login_hint,
             )
             .await
         }
@@ -116,48 +211,57 @@ pub async fn start(
             ctx.session
                 .insert(FLOW, flow)
                 .await
-                .map_err(super::context::session_error)?;
+                .map_err(session_error)?;
             Ok(url)
         }
         Err(failure) => stopped(ctx, &org, purpose, None, Stop::Failure(failure)).await,
     }
 }
 
-/// What the provider sent back to `/sso/callback`.
+/// What the provider sent back to a connection's callback.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
+    /// RFC 9207: the issuer of the response.
+    pub iss: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
 }
 
-/// `GET /sso/callback`.
-pub async fn callback(ctx: &Ctx, params: CallbackParams) -> Result<String, AppError> {
-    let flow: Option<Flow> = ctx
-        .session
-        .remove(FLOW)
-        .await
-        .map_err(super::context::session_error)?;
-    let state = params.state.as_deref().unwrap_or_default();
-    let Some(flow) = flow.filter(|f| session::now() - f.started_at <= Flow::LIFETIME_MS) else {
-        // No sign-in under way here (or it took too long): record it in the
-        // org the state names, if that org exists.
-        let stop = Stop::Failure(Failure::NoFlow);
-        if let Some(org) = oidc::org_named_by_state(state)
-            && let Some(org) = org_summary(ctx, org).await?
-        {
-            record_failure(ctx, org.org_id, None, &stop).await?;
-            return Ok(failed_page(Some(&org.slug), stop.code()));
-        }
-        return Ok(failed_page(None, stop.code()));
+/// `GET /sso/callback/{connection id}`.
+pub async fn callback(
+    ctx: &Ctx,
+    connection_id: &str,
+    params: CallbackParams,
+) -> Result<String, AppError> {
+    let flow: Option<Flow> = ctx.session.remove(FLOW).await.map_err(session_error)?;
+    let flow = flow.filter(|f| session::now() - f.started_at <= Flow::LIFETIME_MS);
+    let here = uuid::Uuid::try_parse(connection_id).ok();
+    let Some(flow) = flow else {
+        // No sign-in under way in this browser (or it took too long).
+        return stray(ctx, here).await;
     };
     let Some(org) = org_summary(ctx, flow.org_id).await? else {
         return Ok(failed_page(None, "unknown_org"));
     };
+    if here != Some(flow.connection_id) {
+        // The response came back to another connection's URI than its
+        // flow's: a provider sent it there. Nothing is redeemed. The
+        // organization whose URI it is hears of it: its provider's codes
+        // are being steered.
+        let stop = Stop::Failure(Failure::WrongConnection);
+        if let Some(owner) = match here {
+            Some(id) => crate::domain::tenancy::lookup::org_by_sso_connection(ctx.db(), id).await?,
+            None => None,
+        } {
+            record_failure(ctx, owner.org_id, None, &stop).await?;
+        }
+        return Ok(failed_page(Some(&org.slug), stop.code()));
+    }
     // Constant-time comparison is not needed: the state is not a secret
     // once it has been in a URL, only a binding to this browser.
-    if state != flow.state {
+    if params.state.as_deref() != Some(flow.state.as_str()) {
         return stopped(
             ctx,
             &org,
@@ -190,9 +294,13 @@ pub async fn callback(ctx: &Ctx, params: CallbackParams) -> Result<String, AppEr
         let failure = Failure::ProviderDenied("the provider sent no authorization code".into());
         return stopped(ctx, &org, flow.purpose, None, Stop::Failure(failure)).await;
     };
+    let response = Response {
+        code,
+        iss: params.iss.as_deref().map(|i| &i[..i.len().min(2048)]),
+    };
 
     if flow.purpose == Purpose::Test {
-        return finish_test(ctx, &org, &flow, code).await;
+        return finish_test(ctx, &org, &flow, response).await;
     }
 
     let Some(connection) = load_connection(ctx, org.org_id)
@@ -213,12 +321,11 @@ pub async fn callback(ctx: &Ctx, params: CallbackParams) -> Result<String, AppEr
     };
     let claims = match oidc::finish(
         &ctx.state.sso,
-        &connection.issuer_url,
-        &connection.client_id,
+        &connection.endpoint(),
         &secret,
         ctx.base_url(),
         &flow,
-        code,
+        response,
     )
     .await
     {
@@ -227,29 +334,38 @@ pub async fn callback(ctx: &Ctx, params: CallbackParams) -> Result<String, AppEr
             return stopped(ctx, &org, flow.purpose, None, Stop::Failure(failure)).await;
         }
     };
-    let user_id =
-        match sign_in::admit(ctx.db(), &ctx.meta, org.org_id, &connection, &claims).await? {
-            Ok(user_id) => user_id,
-            Err(refusal) => {
-                return stopped(
-                    ctx,
-                    &org,
-                    flow.purpose,
-                    claims.email.as_deref(),
-                    Stop::Refusal(refusal),
-                )
-                .await;
-            }
-        };
-    let mut tx = Tenant::begin(ctx.db(), org.org_id, user_id).await?;
+    let mut tx = Tenant::begin_without_membership(ctx.db(), org.org_id, None).await?;
     connection::reseal_if_old(&mut tx, &ctx.state.sso, &connection, &secret).await?;
     tx.commit().await?;
+    let user_id = match sign_in::admit(ctx.db(), &ctx.meta, &org, &connection, &claims).await? {
+        Ok(Admission::Enter(user_id)) => user_id,
+        Ok(Admission::Prove(pending)) => return ask_for_proof(ctx, pending).await,
+        Err(refusal) => {
+            return stopped(
+                ctx,
+                &org,
+                flow.purpose,
+                claims.email.as_deref(),
+                Stop::Refusal(refusal),
+            )
+            .await;
+        }
+    };
+    enter(ctx, &org, user_id).await
+}
+
+/// Signs the member in to `org` through single sign-on.
+pub(crate) async fn enter(
+    ctx: &Ctx,
+    org: &OrgSummary,
+    user_id: crate::ids::UserId,
+) -> Result<String, AppError> {
     match auth::enter_org(
         ctx.db(),
         &ctx.session,
         &ctx.meta,
         user_id,
-        &org,
+        org,
         AuthMethod::Sso,
         false,
     )
@@ -261,12 +377,67 @@ pub async fn callback(ctx: &Ctx, params: CallbackParams) -> Result<String, AppEr
     }
 }
 
+/// The provider vouched for an address that has an account here: nobody is
+/// signed in until the person proves that account (`/sso/link`).
+async fn ask_for_proof(ctx: &Ctx, pending: PendingLink) -> Result<String, AppError> {
+    sign_in::record_link_started(ctx.db(), &ctx.meta, &pending).await?;
+    ctx.session
+        .insert(PENDING_LINK, pending)
+        .await
+        .map_err(session_error)?;
+    Ok("/sso/link".to_string())
+}
+
+/// A callback that belongs to no flow of this browser: anyone can send
+/// these, so they are counted per client address, and one burst is recorded
+/// once in the organization the URI names (not once per request).
+async fn stray(ctx: &Ctx, connection_id: Option<uuid::Uuid>) -> Result<String, AppError> {
+    let stop = Stop::Failure(Failure::NoFlow);
+    let bucket = match ctx.meta.ip {
+        Some(ip) => format!("sso_stray:ip:{ip}"),
+        None => "sso_stray:ip:unknown".to_string(),
+    };
+    let limit = ctx.state.settings.rate_limits.stray_sso_callbacks_per_ip;
+    let hits = match rate_limit::hit_counted(ctx.db(), &bucket, limit).await {
+        Ok(hits) => hits,
+        Err(AppError::RateLimited { .. }) => return Ok(failed_page(None, "rate_limited")),
+        Err(other) => return Err(other),
+    };
+    let org = match connection_id {
+        Some(id) => crate::domain::tenancy::lookup::org_by_sso_connection(ctx.db(), id).await?,
+        None => None,
+    };
+    let Some(org) = org else {
+        return Ok(failed_page(None, stop.code()));
+    };
+    if hits == 1 {
+        record_failure_with(
+            ctx,
+            org.org_id,
+            None,
+            &stop,
+            serde_json::json!({
+                "first_of_a_burst": true,
+                "burst_window_secs": limit.window.as_secs(),
+            }),
+        )
+        .await?;
+    }
+    Ok(failed_page(Some(&org.slug), stop.code()))
+}
+
+/// `GET /sso/callback`: the callback every organization shared before each
+/// connection had its own. Redeems nothing and changes nothing.
+pub fn legacy_callback() -> String {
+    failed_page(None, "callback_moved")
+}
+
 /// The "Test connection" leg: record the claims or the error, sign no one in.
 async fn finish_test(
     ctx: &Ctx,
     org: &OrgSummary,
     flow: &Flow,
-    code: &str,
+    response: Response<'_>,
 ) -> Result<String, AppError> {
     let (mut tx, _) = match member_of(ctx, &org.slug, Permission::ManageSso).await {
         Ok(member) => member,
@@ -280,12 +451,11 @@ async fn finish_test(
     let outcome = match connection.secret(&ctx.state.sso) {
         Ok(secret) => oidc::finish(
             &ctx.state.sso,
-            &connection.issuer_url,
-            &connection.client_id,
+            &connection.endpoint(),
             &secret,
             ctx.base_url(),
             flow,
-            code,
+            response,
         )
         .await
         .map_err(|f| failure_report(&Stop::Failure(f))),
@@ -318,11 +488,24 @@ async fn stopped(
 
 /// "code: detail" for a test report.
 fn failure_report(stop: &Stop) -> String {
-    format!(
-        "{} — {}",
-        crate::pages::sso_failed::describe(stop.code()).0,
-        stop.detail()
-    )
+    format!("{} — {}", describe(stop.code()), stop.detail())
+}
+
+/// The failure page's title for a code (the page itself says more).
+fn describe(code: &str) -> &'static str {
+    match code {
+        "state_mismatch" => "The answer did not belong to this sign-in",
+        "wrong_connection" => "The answer came back for another connection",
+        "connection_changed" => "The connection changed during the sign-in",
+        "issuer_mismatch" => "The answer did not name this provider",
+        "provider_denied" => "The provider did not sign you in",
+        "provider_unreachable" => "The provider cannot be reached",
+        "provider_misconfigured" => "The provider's settings do not match",
+        "code_refused" => "The provider refused to finish the sign-in",
+        "no_id_token" | "invalid_id_token" => "The identity could not be trusted",
+        "secret_unreadable" => "The client secret cannot be opened",
+        _ => "The sign-in did not work",
+    }
 }
 
 /// Records `auth.sign_in_failed` with method `sso` in the org.
@@ -332,18 +515,32 @@ async fn record_failure(
     email: Option<&str>,
     stop: &Stop,
 ) -> Result<(), AppError> {
+    record_failure_with(ctx, org_id, email, stop, serde_json::json!({})).await
+}
+
+async fn record_failure_with(
+    ctx: &Ctx,
+    org_id: OrgId,
+    email: Option<&str>,
+    stop: &Stop,
+    extra: serde_json::Value,
+) -> Result<(), AppError> {
     tracing::info!(org = %org_id.0, reason = stop.code(), detail = %stop.detail(), "SSO sign-in failed");
+    let mut details = serde_json::json!({
+        "method": AuthMethod::Sso.as_str(),
+        "reason": stop.code(),
+        "detail": stop.detail(),
+    });
+    if let (Some(details), Some(extra)) = (details.as_object_mut(), extra.as_object()) {
+        details.extend(extra.clone());
+    }
     let mut tx = Tenant::begin_without_membership(ctx.db(), org_id, None).await?;
     audit::record(
         &mut tx,
         &ctx.meta,
         Event::new(AuditAction::SignInFailed)
             .actor(None, email.map(|e| e.chars().take(254).collect()))
-            .details(serde_json::json!({
-                "method": AuthMethod::Sso.as_str(),
-                "reason": stop.code(),
-                "detail": stop.detail(),
-            })),
+            .details(details),
     )
     .await?;
     tx.commit().await?;
@@ -373,7 +570,7 @@ async fn org_summary(ctx: &Ctx, org_id: OrgId) -> Result<Option<OrgSummary>, App
     }))
 }
 
-fn failed_page(slug: Option<&str>, reason: &str) -> String {
+pub(crate) fn failed_page(slug: Option<&str>, reason: &str) -> String {
     match slug {
         Some(slug) => format!("/sso/failed?org={}&reason={reason}", url_encode(slug)),
         None => format!("/sso/failed?reason={reason}"),

@@ -4,3 +4,4 @@ pub mod form;
 pub mod layout;
 pub mod org_frame;
 pub mod page;
+pub mod sso_start;

@@ -55,3 +55,109 @@ pub async fn create_user(db: &Db, new_user: &NewUser) -> Result<UserTx, CreateUs
         Err(e) => Err(e.into()),
     }
 }
+
+/// How an address was confirmed, when not by its own verification link
+/// opened in the browser that signed up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmedBy {
+    /// Signing in through an organization's identity provider (and the
+    /// emailed confirmation that links it).
+    SingleSignOn,
+    /// The verification link, opened in another browser than the sign-up's.
+    VerificationLinkElsewhere,
+    /// An invitation link to the address.
+    Invitation,
+    /// An emailed sign-in link.
+    SignInLink,
+}
+
+impl ConfirmedBy {
+    fn words(self) -> &'static str {
+        match self {
+            ConfirmedBy::SingleSignOn => {
+                "when you signed in through your organization's identity provider"
+            }
+            ConfirmedBy::VerificationLinkElsewhere => {
+                "with its confirmation link, opened in another browser than the one that signed up"
+            }
+            ConfirmedBy::Invitation => "when you accepted an invitation sent to it",
+            ConfirmedBy::SignInLink => "with an emailed sign-in link",
+        }
+    }
+}
+
+/// What [`confirm_address`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmed {
+    /// The address was confirmed before; nothing changed.
+    Already,
+    /// Confirmed now; `password_removed` when a password had been set.
+    Now { password_removed: bool },
+}
+
+/// How long the "set a password" link in the notice works.
+pub const SET_PASSWORD_TTL: time::Duration = time::Duration::hours(24);
+
+/// Confirms the transaction's user's address. Until an address is
+/// confirmed anyone may have typed it at sign-up, so the password chosen
+/// then may be a stranger's (account pre-hijacking): when the owner of the
+/// address confirms it some other way, that password is removed, every
+/// session of the account ends, and the owner is told by mail, with a link
+/// to set a password of their own. All in the caller's transaction.
+pub async fn confirm_address(
+    tx: &mut UserTx,
+    meta: &super::request::RequestMeta,
+    base_url: &str,
+    how: ConfirmedBy,
+) -> Result<Confirmed, sqlx::Error> {
+    use super::{
+        audit::Event,
+        mail,
+        tokens::{self, Purpose},
+    };
+    use crate::audit::AuditAction;
+    let user_id = tx.user_id();
+    let row = sqlx::query!(
+        r#"
+        with before as (
+            select user_id, password_hash is not null as had_password
+            from app_user where user_id = $1 and email_verified_at is null
+            for update
+        )
+        update app_user u
+        set email_verified_at = now(), password_hash = null, sessions_valid_after = now()
+        from before b
+        where u.user_id = b.user_id
+        returning b.had_password as "had_password!", u.email, u.display_name
+        "#,
+        user_id.0,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(row) = row else {
+        return Ok(Confirmed::Already);
+    };
+    tx.audit_in_every_org(meta, Event::new(AuditAction::EmailVerified))
+        .await?;
+    if row.had_password {
+        let token =
+            tokens::issue(tx.conn(), user_id, Purpose::ResetPassword, SET_PASSWORD_TTL).await?;
+        let message = mail::password_removed(
+            &row.email,
+            &row.display_name,
+            how.words(),
+            format!("{base_url}/reset-password?token={token}"),
+            SET_PASSWORD_TTL.whole_hours(),
+        );
+        mail::enqueue(tx.conn(), &message).await?;
+        tx.audit_in_every_org(
+            meta,
+            Event::new(AuditAction::PasswordRemoved)
+                .details(serde_json::json!({ "reason": "set_before_the_address_was_confirmed" })),
+        )
+        .await?;
+    }
+    Ok(Confirmed::Now {
+        password_removed: row.had_password,
+    })
+}

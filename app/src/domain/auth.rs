@@ -7,7 +7,7 @@
 //! there is nothing to compare it with.
 
 use super::{
-    accounts::{CreateUserError, NewUser, create_user},
+    accounts::{self, ConfirmedBy, CreateUserError, NewUser, create_user},
     audit::{self, Event, Target},
     db::Db,
     mail::{self, enqueue},
@@ -16,7 +16,7 @@ use super::{
     rate_limit::{self, RateLimits},
     request::RequestMeta,
     session::AuthMethod,
-    tenancy::{OrgTx, Tenant, TenantError, UserScope, lookup},
+    tenancy::{OrgTx, Tenant, UserScope, lookup},
     tokens::{self, Purpose, TokenProblem},
 };
 use crate::{
@@ -163,31 +163,58 @@ async fn already_registered(env: &AuthEnv<'_>, email: &Email) -> Result<SignUpOu
 #[derive(Debug, PartialEq, Eq)]
 pub struct Verified {
     pub user_id: UserId,
+    /// Opened elsewhere than in the browser that signed up: the password
+    /// chosen at sign-up was removed (see [`accounts::confirm_address`]).
+    pub password_removed: bool,
 }
 
 /// Marks the address verified (once) and records it in the user's orgs.
+///
+/// `signed_up_here` is the account this browser signed up (the sign-up
+/// marker in its session). Opened there, the link proves that whoever chose
+/// the password also receives the mail, and the password stays. Opened
+/// anywhere else it proves only the mailbox, so the password (perhaps a
+/// stranger's, who typed someone else's address) is removed.
 pub async fn verify_email(
-    db: &Db,
+    env: &AuthEnv<'_>,
     token: &str,
-    meta: &RequestMeta,
+    signed_up_here: Option<UserId>,
 ) -> Result<Result<Verified, TokenProblem>, AppError> {
-    let mut tx = match tokens::consume(db, token, Purpose::VerifyEmail).await? {
+    let mut tx = match tokens::consume(env.db, token, Purpose::VerifyEmail).await? {
         Ok(tx) => tx,
         Err(problem) => return Ok(Err(problem)),
     };
     let user_id = tx.user_id();
-    let newly = sqlx::query!(
-        "update app_user set email_verified_at = now() where user_id = $1 and email_verified_at is null",
-        user_id.0
-    )
-    .execute(tx.conn())
-    .await?;
-    if newly.rows_affected() == 1 {
-        tx.audit_in_every_org(meta, Event::new(AuditAction::EmailVerified))
-            .await?;
+    let mut password_removed = false;
+    if signed_up_here == Some(user_id) {
+        let newly = sqlx::query!(
+            "update app_user set email_verified_at = now() where user_id = $1 and email_verified_at is null",
+            user_id.0
+        )
+        .execute(tx.conn())
+        .await?;
+        if newly.rows_affected() == 1 {
+            tx.audit_in_every_org(env.meta, Event::new(AuditAction::EmailVerified))
+                .await?;
+        }
+    } else {
+        let confirmed = accounts::confirm_address(
+            &mut tx,
+            env.meta,
+            env.base_url,
+            ConfirmedBy::VerificationLinkElsewhere,
+        )
+        .await?;
+        password_removed = confirmed
+            == (accounts::Confirmed::Now {
+                password_removed: true,
+            });
     }
     tx.commit().await?;
-    Ok(Ok(Verified { user_id }))
+    Ok(Ok(Verified {
+        user_id,
+        password_removed,
+    }))
 }
 
 // ---------------------------------------------------------------------------
@@ -254,7 +281,7 @@ pub async fn sign_in_with_password(
     let outcome = match identity {
         Some(identity) if password_ok => {
             let member = match org {
-                Some(org) => is_member(env.db, org.org_id, identity.user_id).await?,
+                Some(org) => Tenant::is_member(env.db, org.org_id, identity.user_id).await?,
                 None => true,
             };
             if !member {
@@ -296,17 +323,6 @@ pub async fn sign_in_with_password(
         }
     }
     Ok(outcome)
-}
-
-async fn is_member(db: &Db, org_id: OrgId, user_id: UserId) -> Result<bool, AppError> {
-    match Tenant::begin(db, org_id, user_id).await {
-        Ok(tx) => {
-            drop(tx);
-            Ok(true)
-        }
-        Err(TenantError::NotAMember) => Ok(false),
-        Err(TenantError::Database(e)) => Err(e.into()),
-    }
 }
 
 async fn record_failed_sign_in(
@@ -533,7 +549,7 @@ pub async fn enter_org(
     )
     .await?;
     tx.commit().await?;
-    super::session::start_org_session(session, user_id, org.org_id, method)
+    super::session::start_org_session(session, user_id, org.org_id, method, used_break_glass)
         .await
         .map_err(session_error)?;
     Ok(Entered::InOrg)
@@ -586,7 +602,7 @@ pub async fn request_sign_in_link(
         return Ok(());
     }
     if let Some(org) = org
-        && !is_member(env.db, org.org_id, identity.user_id).await?
+        && !Tenant::is_member(env.db, org.org_id, identity.user_id).await?
     {
         return Ok(());
     }
@@ -644,15 +660,15 @@ pub async fn sign_in_with_link(
         Err(problem) => return Ok(Err(LinkFailure::Token(problem))),
     };
     let user_id = tx.user_id();
-    let email = sqlx::query_scalar!(
-        "update app_user set email_verified_at = coalesce(email_verified_at, now()) where user_id = $1 returning email",
-        user_id.0
-    )
-    .fetch_one(tx.conn())
-    .await?;
+    // Links are only sent to confirmed addresses; should one reach an
+    // unconfirmed account, confirming it follows the pre-hijacking rule.
+    accounts::confirm_address(&mut tx, env.meta, env.base_url, ConfirmedBy::SignInLink).await?;
+    let email = sqlx::query_scalar!("select email from app_user where user_id = $1", user_id.0)
+        .fetch_one(tx.conn())
+        .await?;
     tx.commit().await?;
     if let Some(org) = org
-        && !is_member(env.db, org.org_id, user_id).await?
+        && !Tenant::is_member(env.db, org.org_id, user_id).await?
     {
         record_failed_sign_in(
             env,

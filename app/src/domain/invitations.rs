@@ -454,7 +454,10 @@ pub async fn accept_as_new_user(
     };
     let user_tx = match create_user(db, &new_user).await {
         Ok(tx) => tx,
-        Err(CreateUserError::EmailTaken) => return Ok(Err(AcceptRefused::AccountExists)),
+        Err(CreateUserError::EmailTaken) => match claim_unconfirmed(db, meta, &new_user).await? {
+            Some(tx) => tx,
+            None => return Ok(Err(AcceptRefused::AccountExists)),
+        },
         Err(CreateUserError::Database(e)) => return Err(e.into()),
     };
     let user_id = user_tx.user_id();
@@ -470,6 +473,52 @@ pub async fn accept_as_new_user(
         org_slug: invitation.org_slug,
         user_id,
     }))
+}
+
+/// The invited address has an account whose address was never confirmed:
+/// anyone may have signed up with it. The invitation link proves the
+/// mailbox, so its holder takes the account over: their name and password
+/// replace the ones chosen at sign-up, the address counts as confirmed, and
+/// every session of the account ends. `None` when the account is confirmed
+/// (then its owner signs in to accept).
+async fn claim_unconfirmed(
+    db: &Db,
+    meta: &RequestMeta,
+    new_user: &NewUser,
+) -> Result<Option<super::tenancy::UserTx>, AppError> {
+    let Some(existing) = lookup::user_for_sign_in(db, new_user.email.as_str()).await? else {
+        return Ok(None);
+    };
+    if existing.email_verified_at.is_some() {
+        return Ok(None);
+    }
+    let mut tx = super::tenancy::UserScope::begin(db, existing.user_id).await?;
+    let claimed = sqlx::query!(
+        r#"
+        update app_user
+        set display_name = $2, password_hash = $3, email_verified_at = now(), sessions_valid_after = now()
+        where user_id = $1 and email_verified_at is null
+        "#,
+        existing.user_id.0,
+        new_user.display_name.as_str(),
+        new_user.password_hash.as_deref(),
+    )
+    .execute(tx.conn())
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Ok(None);
+    }
+    tx.audit_in_every_org(meta, Event::new(AuditAction::EmailVerified))
+        .await?;
+    tx.audit_in_every_org(
+        meta,
+        Event::new(AuditAction::PasswordRemoved).details(serde_json::json!({
+            "reason": "set_before_the_address_was_confirmed",
+            "replaced_by": "invitation",
+        })),
+    )
+    .await?;
+    Ok(Some(tx))
 }
 
 /// An existing user, already authenticated as `user_id` with `email`, accepts.

@@ -207,6 +207,62 @@ pub fn invitation(
     .render(to, format!("{inviter} invited you to {org_name}"))
 }
 
+/// Tells an account that its address was confirmed some other way than
+/// its own verification link, in the browser that signed up, and that the
+/// password set before that was removed (whoever set it may not have been
+/// the owner of the address).
+pub fn password_removed(to: &str, name: &str, how: &str, link: String, hours: i64) -> Mail {
+    Message {
+        heading: "Your address is confirmed: set a password".into(),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            format!("your address was confirmed {how}. A password had been chosen for this account before the address was confirmed, and it may not have been chosen by you, so it was removed and every session that used it has ended."),
+            format!("To sign in with a password, set one now. The link works once, for the next {hours} hours; after that, use “Forgot your password?” on the sign-in page."),
+        ],
+        action: Some(("Set a password", link)),
+        footer: "You can keep signing in the way you just did without a password.".into(),
+    }
+    .render(to, "Set a password for your Trellis account".into())
+}
+
+/// Confirms an existing account before its first single sign-on into an
+/// organization links the provider's identity to it.
+pub fn sso_link(to: &str, name: &str, org_name: &str, link: String, minutes: i64) -> Mail {
+    Message {
+        heading: format!("Confirm signing in to {org_name} with single sign-on"),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            format!("you signed in to {org_name} through its identity provider for the first time. Confirm that this account is yours, and from now on that provider signs you in here. The link works once, for the next {minutes} minutes, in the browser where you signed in."),
+        ],
+        action: Some(("Confirm and sign in", link)),
+        footer: "If this was not you, do not open the link: nobody can use your account without it. Tell your organization's administrator.".into(),
+    }
+    .render(to, format!("Confirm signing in to {org_name} with single sign-on"))
+}
+
+/// Tells an organization's owners and admins that its single sign-on
+/// settings changed, so a change they did not make does not go unnoticed.
+pub fn sso_changed(
+    to: &str,
+    name: &str,
+    org_name: &str,
+    actor: &str,
+    change: &str,
+    link: String,
+) -> Mail {
+    Message {
+        heading: format!("Single sign-on settings changed for {org_name}"),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            format!("{actor} {change}."),
+            "Whoever controls an organization's identity provider decides who can sign in to it. If you did not expect this change, check the settings and the audit log now.".into(),
+        ],
+        action: Some(("Review the settings", link)),
+        footer: "You receive this because you are an owner or admin of the organization.".into(),
+    }
+    .render(to, format!("Single sign-on settings changed for {org_name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,9 @@ pub struct RateLimits {
     pub email_requests_per_ip: Limit,
     /// …and to one mailbox.
     pub email_requests_per_account: Limit,
+    /// SSO callbacks from one address that belong to no sign-in under way
+    /// in their browser; a burst of them is recorded once.
+    pub stray_sso_callbacks_per_ip: Limit,
 }
 
 impl Default for RateLimits {
@@ -43,6 +46,7 @@ impl Default for RateLimits {
             sign_up_per_ip: Limit::per(10, 60 * MINUTE),
             email_requests_per_ip: Limit::per(20, 60 * MINUTE),
             email_requests_per_account: Limit::per(5, 60 * MINUTE),
+            stray_sso_callbacks_per_ip: Limit::per(20, 10 * MINUTE),
         }
     }
 }
@@ -57,6 +61,7 @@ impl RateLimits {
             sign_up_per_ip: scale(self.sign_up_per_ip),
             email_requests_per_ip: scale(self.email_requests_per_ip),
             email_requests_per_account: scale(self.email_requests_per_account),
+            stray_sso_callbacks_per_ip: scale(self.stray_sso_callbacks_per_ip),
         }
     }
 }
@@ -64,6 +69,12 @@ impl RateLimits {
 /// Counts one hit against `bucket`; refuses with the seconds left in the
 /// window once the limit is passed.
 pub async fn hit(db: &Db, bucket: &str, limit: Limit) -> Result<(), AppError> {
+    hit_counted(db, bucket, limit).await.map(|_| ())
+}
+
+/// Like [`hit`], and says which hit of the window this was (1 for the
+/// first), so a burst can be recorded once.
+pub async fn hit_counted(db: &Db, bucket: &str, limit: Limit) -> Result<u32, AppError> {
     let window_secs = limit.window.as_secs_f64();
     let row = sqlx::query!(
         r#"
@@ -87,7 +98,7 @@ pub async fn hit(db: &Db, bucket: &str, limit: Limit) -> Result<(), AppError> {
             retry_after_secs: row.retry_after_secs.ceil().max(1.0) as u64,
         })
     } else {
-        Ok(())
+        Ok(row.hits.max(0) as u32)
     }
 }
 

@@ -39,6 +39,11 @@ pub struct OrgSession {
     pub authenticated_at: i64,
     /// Unix milliseconds of the last request, updated at most once a minute.
     pub last_seen_at: i64,
+    /// An owner's password sign-in while the org requires single sign-on
+    /// (the way back in when the provider is broken). Only such sessions
+    /// and SSO ones count in an org that requires SSO.
+    #[serde(default)]
+    pub break_glass: bool,
 }
 
 /// A user who authenticated at `/login` and has not picked an org yet.
@@ -170,6 +175,7 @@ pub async fn start_org_session(
     user_id: UserId,
     org_id: OrgId,
     method: AuthMethod,
+    break_glass: bool,
 ) -> Result<(), tower_sessions::session::Error> {
     session.clear().await;
     session.cycle_id().await?;
@@ -183,6 +189,7 @@ pub async fn start_org_session(
                 method,
                 authenticated_at: now,
                 last_seen_at: now,
+                break_glass,
             },
         )
         .await
@@ -257,6 +264,7 @@ mod tests {
             method: AuthMethod::Password,
             authenticated_at,
             last_seen_at,
+            break_glass: false,
         }
     }
 

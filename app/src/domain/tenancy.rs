@@ -37,6 +37,9 @@ pub struct Actor {
 pub struct OrgLabel {
     pub slug: String,
     pub name: String,
+    /// The organization requires single sign-on: only SSO sessions and
+    /// owners' break-glass sessions count in it.
+    pub sso_enforced: bool,
 }
 
 /// Why an org transaction could not be opened.
@@ -143,7 +146,9 @@ async fn read_actor(
 ) -> Result<(Actor, OrgLabel), TenantError> {
     let row = sqlx::query!(
         r#"
-        select u.email, u.display_name, m.role, u.sessions_valid_after, o.slug, o.name
+        select u.email, u.display_name, m.role, u.sessions_valid_after, o.slug, o.name,
+               exists (select 1 from sso_connection c where c.org_id = m.org_id and c.enforced)
+                   as "sso_enforced!"
         from membership m
         join app_user u on u.user_id = m.user_id
         join organization o on o.org_id = m.org_id
@@ -170,6 +175,7 @@ async fn read_actor(
     let org = OrgLabel {
         slug: row.slug,
         name: row.name,
+        sso_enforced: row.sso_enforced,
     };
     Ok((actor, org))
 }
@@ -203,6 +209,19 @@ impl Tenant {
             org_id,
             actor: Some(actor),
         })
+    }
+
+    /// Whether `user_id` is a member of `org_id` now (read in the org's own
+    /// context, like every membership check).
+    pub async fn is_member(db: &Db, org_id: OrgId, user_id: UserId) -> Result<bool, sqlx::Error> {
+        match Self::begin(db, org_id, user_id).await {
+            Ok(tx) => {
+                tx.commit().await?;
+                Ok(true)
+            }
+            Err(TenantError::NotAMember) => Ok(false),
+            Err(TenantError::Database(e)) => Err(e),
+        }
     }
 
     /// Begins another transaction on behalf of a member whose membership was
@@ -455,6 +474,25 @@ pub mod lookup {
         let row = sqlx::query!(
             r#"select org_id as "org_id!", slug as "slug!", name as "name!" from lookup.org_by_verified_domain($1)"#,
             domain
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        Ok(row.map(|r| OrgSummary {
+            org_id: OrgId(r.org_id),
+            slug: r.slug,
+            name: r.name,
+        }))
+    }
+
+    /// The organization whose SSO connection has this id (a callback's URI
+    /// names it), to record a callback that belongs to no flow.
+    pub async fn org_by_sso_connection(
+        db: &Db,
+        connection_id: uuid::Uuid,
+    ) -> Result<Option<OrgSummary>, sqlx::Error> {
+        let row = sqlx::query!(
+            r#"select org_id as "org_id!", slug as "slug!", name as "name!" from lookup.org_by_sso_connection($1)"#,
+            connection_id
         )
         .fetch_optional(db.pool())
         .await?;

@@ -18,14 +18,17 @@ pub enum Purpose {
     VerifyEmail,
     ResetPassword,
     SignInLink,
+    /// Confirms an existing account before its first single sign-on.
+    SsoLink,
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Purpose::VerifyEmail => "verify_email",
             Purpose::ResetPassword => "reset_password",
             Purpose::SignInLink => "sign_in_link",
+            Purpose::SsoLink => "sso_link",
         }
     }
 }

@@ -15,3 +15,4 @@ pub mod signup;
 pub mod sso;
 pub mod sso_continue;
 pub mod sso_failed;
+pub mod sso_link;

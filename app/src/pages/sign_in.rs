@@ -1,7 +1,6 @@
 //! Signing in: the generic `/login`, each organization's own
 //! `/o/{slug}/login`, and the page an emailed sign-in link opens.
 
-use crate::pages::sso_continue::start_path;
 use crate::{
     api::{
         auth::{ContinueWithSso, RequestSignInLink, SignIn, UseSignInLink},
@@ -10,6 +9,7 @@ use crate::{
     components::{
         form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
         layout::{AuthCard, MessagePage},
+        sso_start::SsoStart,
     },
     error::AppError,
 };
@@ -80,11 +80,10 @@ pub fn OrgLoginPage() -> impl IntoView {
                         )
                     }
                     Ok(org) if org.sso_enforced && query.read_untracked().get("break_glass").is_none() => {
-                        // Single sign-on is the only way in: straight to the provider.
-                        EitherOf3::A(
-                            view! { <Redirect path=start_path(&org.slug, &email.get_untracked()) /> }
-                                .into_any(),
-                        )
+                        // Single sign-on is the only way in. One press of the
+                        // button starts it: arriving here from a link must not
+                        // start a sign-in by itself (login CSRF).
+                        EitherOf3::A(view! { <SsoOnly org email /> }.into_any())
                     }
                     Ok(org) => EitherOf3::B(view! { <OrgSignIn org email /> }),
                     Err(AppError::NotFound) => {
@@ -138,16 +137,7 @@ fn OrgSignIn(org: OrgLogin, email: Signal<String>) -> impl IntoView {
                     .into_any()
             })
         >
-            {org
-                .switching_from
-                .clone()
-                .map(|from| {
-                    view! {
-                        <Notice>
-                            {format!("You signed out of {from}. Sign in to {} to continue.", org.name)}
-                        </Notice>
-                    }
-                })}
+            <SwitchingNotice org=org.clone() />
             {org
                 .signed_in_elsewhere
                 .clone()
@@ -176,26 +166,51 @@ fn OrgSignIn(org: OrgLogin, email: Signal<String>) -> impl IntoView {
     }
 }
 
+const SSO_BUTTON: &str = "flex w-full items-center justify-center gap-2 rounded-lg bg-slate-900 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-slate-700 disabled:cursor-wait disabled:opacity-70";
+
 /// The organization's provider, first among the ways in.
 #[component]
 fn SsoButton(slug: String, email: Signal<String>) -> impl IntoView {
     view! {
-        <a
-            href=move || start_path(&slug, &email.get())
-            rel="external"
-            data-testid="sso-button"
-            class="flex w-full items-center justify-center gap-2 rounded-lg bg-slate-900 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-slate-700"
-        >
-            <svg viewBox="0 0 20 20" class="h-4 w-4" fill="currentColor" aria-hidden="true">
-                <path fill-rule="evenodd" d="M10 1a4.5 4.5 0 0 0-4.5 4.5V9H5a2 2 0 0 0-2 2v6a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2v-6a2 2 0 0 0-2-2h-.5V5.5A4.5 4.5 0 0 0 10 1Zm3 8V5.5a3 3 0 1 0-6 0V9h6Z" clip-rule="evenodd" />
-            </svg>
-            "Continue with single sign-on"
-        </a>
+        <SsoStart slug login_hint=email label="Continue with single sign-on" class=SSO_BUTTON testid="sso-button" icon=true />
         <div class="flex items-center gap-3 text-xs uppercase tracking-wide text-slate-400">
             <span class="h-px flex-1 bg-slate-200"></span>
             "or"
             <span class="h-px flex-1 bg-slate-200"></span>
         </div>
+    }
+}
+
+/// Arriving from a switch of organization: which one was left.
+#[component]
+fn SwitchingNotice(org: OrgLogin) -> impl IntoView {
+    org.switching_from.map(|from| {
+        view! {
+            <Notice>{format!("You signed out of {from}. Sign in to {} to continue.", org.name)}</Notice>
+        }
+    })
+}
+
+/// The sign-in page of an organization that requires single sign-on.
+#[component]
+fn SsoOnly(org: OrgLogin, email: Signal<String>) -> impl IntoView {
+    let title = format!("Sign in to {}", org.name);
+    let break_glass = format!("/o/{}/login?break_glass=1", org.slug);
+    view! {
+        <Title text=title.clone() />
+        <AuthCard
+            title=title
+            subtitle=format!("{} signs you in through its identity provider.", org.name)
+        >
+            <SwitchingNotice org=org.clone() />
+            <QueryNotices />
+            <SsoStart slug=org.slug.clone() login_hint=email label="Continue with single sign-on" class=SSO_BUTTON testid="sso-button" icon=true />
+            <p class="text-center text-xs text-slate-500">
+                "Owners: if the identity provider is not working, use the "
+                <a href=break_glass class="font-medium text-indigo-600 hover:text-indigo-500">"owner recovery sign-in"</a>
+                "."
+            </p>
+        </AuthCard>
     }
 }
 
@@ -206,7 +221,7 @@ fn SsoButton(slug: String, email: Signal<String>) -> impl IntoView {
 fn BreakGlass(org: OrgLogin, email: Signal<String>) -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let errors = FormErrors::new(action_error(sign_in), &["email", "password"]);
-    let use_sso = start_path(&org.slug, "");
+    let slug = org.slug.clone();
     view! {
         <div class="rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" role="note">
             <p class="font-semibold">"Owner recovery sign-in"</p>
@@ -238,11 +253,11 @@ fn BreakGlass(org: OrgLogin, email: Signal<String>) -> impl IntoView {
             />
             <Submit label="Sign in as an owner" pending=sign_in.pending() working="Signing in…" />
         </ActionForm>
-        <p class="text-center text-sm">
-            <a href=use_sso rel="external" class="font-medium text-indigo-600 hover:text-indigo-500">
-                "Use single sign-on instead"
-            </a>
-        </p>
+        <SsoStart
+            slug
+            label="Use single sign-on instead"
+            class="w-full text-center text-sm font-medium text-indigo-600 hover:text-indigo-500"
+        />
     }
 }
 
@@ -297,6 +312,11 @@ fn QueryNotices() -> impl IntoView {
         </Show>
         <Show when=move || has("password_reset")>
             <Notice>"Your password has been changed and every session has ended. Sign in with the new password."</Notice>
+        </Show>
+        <Show when=move || has("sso_now_required")>
+            <Notice>
+                "Single sign-on is now required here, and sessions that signed in another way have ended — yours too. Sign in through your identity provider to continue."
+            </Notice>
         </Show>
         <Show when=move || has("verified")>
             <Notice>"Your email address is confirmed. Sign in to continue."</Notice>

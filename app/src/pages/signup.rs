@@ -148,7 +148,21 @@ pub fn VerifyEmailPage() -> impl IntoView {
                     Ok(VerifyOutcome::SignedIn { org_slug }) => {
                         EitherOf3::A(view! { <Redirect path=format!("/o/{org_slug}") /> })
                     }
-                    Ok(VerifyOutcome::Verified) => EitherOf3::B(view! { <Redirect path="/login?verified=1" /> }),
+                    Ok(VerifyOutcome::Verified { password_removed: false }) => {
+                        EitherOf3::B(view! { <Redirect path="/login?verified=1" /> })
+                    }
+                    Ok(VerifyOutcome::Verified { password_removed: true }) => {
+                        EitherOf3::C(
+                            view! {
+                                <MessagePage
+                                    title="Your address is confirmed"
+                                    message="This link was opened in another browser than the one that signed up, so for your safety the password chosen at sign-up was removed: whoever chose it may not have been you. We have sent you an email with a link to set a password of your own."
+                                    action_label="Go to sign-in"
+                                    action_href="/login"
+                                />
+                            },
+                        )
+                    }
                     Ok(problem) => {
                         let (title, message) = match problem {
                             VerifyOutcome::Expired => (

@@ -13,6 +13,7 @@ use crate::{
     components::{
         form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
         page::{Confirm, ConfirmButtons, PageHeader, org_page},
+        sso_start::SsoStart,
     },
     roles::Role,
 };
@@ -79,7 +80,9 @@ fn Sso(settings: SsoSettings, actions: Actions) -> impl IntoView {
             "disabled" => {
                 "Single sign-on is off. Members sign in with passwords and emailed links."
             }
-            "enforced" => "Single sign-on is now required to sign in to this organization.",
+            "enforced" => {
+                "Single sign-on is now required to sign in to this organization. Sessions that signed in another way have ended."
+            }
             "unenforced" => "Single sign-on is optional again.",
             "domain_added" => "The domain is added. Publish its TXT record, then check it.",
             "domain_verified" => "The domain is verified.",
@@ -161,13 +164,27 @@ fn ConnectionCard(settings: SsoSettings, save: ServerAction<SaveSsoConnection>) 
         .and_then(|c| Role::parse(&c.default_role).ok())
         .unwrap_or(Role::Member);
     let trust = existing.as_ref().is_some_and(|c| c.trust_unverified_email);
+    let moved = existing.as_ref().and_then(|c| c.redirect_uri_moved.clone());
     let secret_hint = if has_secret {
-        "A secret is stored (encrypted). Leave this empty to keep it."
+        "A secret is stored (encrypted). Leave this empty to keep it — unless you change the issuer or client id: then enter it again."
     } else {
         "Stored encrypted; it is never shown again."
     };
     view! {
         <Card title="Identity provider" description="Register this application at your provider with the redirect URI below, then enter what the provider gives you.">
+            {moved
+                .map(|since| {
+                    view! {
+                        <div class="mb-4 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" role="alert" data-testid="redirect-uri-moved">
+                            <p class="font-semibold">"Update the redirect URI at your provider"</p>
+                            <p class="mt-1">
+                                {format!(
+                                    "Since {since}, each connection has a redirect URI of its own, so that an answer from one organization's provider can never be used for another's. Register the address below at your provider in place of the old one ending in /sso/callback, then run a test. Until you do, sign-ins through the provider fail.",
+                                )}
+                            </p>
+                        </div>
+                    }
+                })}
             <RedirectUri uri=settings.redirect_uri.clone() />
             <ActionForm action=save attr:class="mt-6 space-y-4" attr:data-testid="connection-form">
                 <FormAlert message=errors.form() />
@@ -273,18 +290,18 @@ fn RedirectUri(uri: String) -> impl IntoView {
 
 #[component]
 fn TestCard(slug: String, connection: ConnectionView) -> impl IntoView {
-    let test_href = format!("/sso/start?org={slug}&test=1");
     view! {
         <Card title="Test the connection" description="Signs in at your provider and shows what it returns, without signing anyone in here. Single sign-on can be turned on after a successful test.">
             {connection.last_test.map(|report| view! { <Report report /> })}
-            <a
-                href=test_href
-                rel="external"
-                data-testid="test-connection"
-                class="mt-4 inline-flex rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500"
-            >
-                "Test connection"
-            </a>
+            <div class="mt-4">
+                <SsoStart
+                    slug
+                    test=true
+                    label="Test connection"
+                    testid="test-connection"
+                    class="inline-flex rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500"
+                />
+            </div>
         </Card>
     }
 }
@@ -345,7 +362,7 @@ fn SwitchCard(slug: String, connection: ConnectionView, actions: Actions) -> imp
     let break_glass = format!("/o/{slug}/login?break_glass=1");
     let enforce_slug = slug.clone();
     view! {
-        <Card title="Turn on and require" description="When on, the sign-in page offers “Continue with single sign-on”. When required, the sign-in page goes straight to your provider and passwords and emailed links no longer work here.">
+        <Card title="Turn on and require" description="When on, the sign-in page offers “Continue with single sign-on”. When required, the sign-in page offers only your provider, passwords and emailed links no longer work here, and every session that signed in another way ends — yours too, unless you signed in through the provider.">
             <div class="space-y-4">
                 <ActionForm action=actions.enable attr:class="flex flex-wrap items-center gap-3" attr:data-testid="enable-form">
                     <FormAlert message=enable_errors.form() />

@@ -20,6 +20,38 @@ pub fn describe(code: &str) -> (&'static str, &'static str) {
             "No single sign-on was under way in this browser, or it took more than ten minutes. Start again from \
              your organization's sign-in page.",
         ),
+        "wrong_connection" => (
+            "This answer was meant for another sign-in",
+            "Your identity provider's answer came back for another organization's single sign-on than the one you \
+             started, so it was refused and nobody was signed in. An identity provider that sends people on to \
+             another one can cause this. Start again from your organization's sign-in page.",
+        ),
+        "connection_changed" => (
+            "The single sign-on settings changed meanwhile",
+            "The organization's identity provider settings changed while you were signing in. Start again from \
+             your organization's sign-in page.",
+        ),
+        "issuer_mismatch" => (
+            "The answer did not come from your organization's provider",
+            "The sign-in answer named another identity provider than the one this organization uses, so it was \
+             refused. Start again; if it keeps happening, tell your IT administrator.",
+        ),
+        "start_expired" => (
+            "This sign-in was not started here, or took too long",
+            "A single sign-on starts with a button on your organization's sign-in page and must go on within a \
+             few minutes. Start again from there.",
+        ),
+        "rate_limited" => (
+            "Too many sign-in answers from your network",
+            "Many single sign-on answers that belong to no sign-in came from your address. Wait a few minutes, \
+             then start again from your organization's sign-in page.",
+        ),
+        "callback_moved" => (
+            "This sign-in came back to an old address",
+            "Each organization's single sign-on now has its own return address. If your identity provider sent \
+             you here, an administrator of your organization needs to register the new redirect URI (shown on its \
+             single sign-on settings page) at the provider.",
+        ),
         "provider_denied" => (
             "Your identity provider did not sign you in",
             "The provider stopped the sign-in (it may have been cancelled, or the provider refused the request). Try \

@@ -33,6 +33,10 @@ pub async fn two_orgs(superuser: &PgPool) -> TwoOrgs {
         "insert into sso_connection (org_id, sso_connection_id, issuer_url, client_id, client_secret_sealed, client_secret_key_id) values
             ($1, gen_random_uuid(), 'https://idp.a.test', 'client-a', '\\x00', 'k1'),
             ($2, gen_random_uuid(), 'https://idp.b.test', 'client-b', '\\x00', 'k1')",
+        "insert into sso_identity (org_id, sso_connection_id, issuer, subject, user_id, linked_by)
+            select org_id, sso_connection_id, issuer_url, 'subject-of-' || client_id,
+                   case when org_id = $1 then $3 else $4 end, 'password'
+            from sso_connection",
         "insert into sso_domain (org_id, sso_domain_id, domain, verification_token, verified_at) values
             ($1, gen_random_uuid(), 'a.test', 'tok-a', now()),
             ($2, gen_random_uuid(), 'b.test', 'tok-b', null)",

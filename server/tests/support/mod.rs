@@ -45,9 +45,50 @@ impl TestDb {
         Self::with_runtime_connections(connect, 5).await
     }
 
+    /// Like [`TestDb::new`], with only the migrations older than `version`
+    /// applied, to set up data as it was before a migration;
+    /// [`TestDb::finish_migrations`] applies the rest.
+    pub async fn migrated_before(connect: PgConnectOptions, version: i64) -> Self {
+        let dir = std::env::temp_dir().join(format!("trellis-migrations-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+        for entry in std::fs::read_dir(source).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let older = name
+                .split('_')
+                .next()
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v < version);
+            if older {
+                std::fs::copy(&path, dir.join(&name)).unwrap();
+            }
+        }
+        let older = sqlx::migrate::Migrator::new(dir.as_path()).await.unwrap();
+        let db = Self::prepare(connect, 5, &older).await;
+        std::fs::remove_dir_all(&dir).unwrap();
+        db
+    }
+
+    /// Applies the migrations [`TestDb::migrated_before`] left out.
+    pub async fn finish_migrations(&self) {
+        MIGRATOR
+            .run(&self.owner)
+            .await
+            .expect("the remaining migrations apply as app_owner");
+    }
+
     /// Like [`TestDb::new`], with a runtime pool of exactly `max` connections
     /// (so tests can force connection reuse).
     pub async fn with_runtime_connections(connect: PgConnectOptions, max: u32) -> Self {
+        Self::prepare(connect, max, &MIGRATOR).await
+    }
+
+    async fn prepare(
+        connect: PgConnectOptions,
+        max: u32,
+        migrator: &sqlx::migrate::Migrator,
+    ) -> Self {
         let database = connect
             .get_database()
             .expect("sqlx::test names the database")
@@ -71,7 +112,7 @@ impl TestDb {
             .connect_with(connect.clone().username("app_owner"))
             .await
             .expect("connect as app_owner");
-        MIGRATOR
+        migrator
             .run(&owner)
             .await
             .expect("migrations apply as app_owner");

@@ -3,7 +3,7 @@
 //! server (end2end/peers/dns-server.mjs, dns2).
 
 use super::web::Browser;
-use reqwest::header;
+use reqwest::{Response, header};
 use serde::Deserialize;
 use std::{net::SocketAddr, process::Stdio, time::Duration};
 use tokio::{
@@ -49,9 +49,12 @@ pub struct ProviderOptions {
 }
 
 impl ProviderOptions {
+    /// A provider for the app at `app_base`. Each connection has its own
+    /// redirect URI, known once it is saved: tests register it then with
+    /// [`Provider::register_redirect_uri`], as an admin would.
     pub fn for_app(app_base: &str) -> Self {
         Self {
-            redirect_uri: format!("{app_base}/sso/callback"),
+            redirect_uri: format!("{app_base}/sso/callback/not-registered-yet"),
             host: "127.0.0.1",
             port: 0,
             client_id: "trellis",
@@ -96,6 +99,35 @@ impl Provider {
             issuer: started.issuer,
             port: started.port,
         }
+    }
+
+    /// Registers another redirect URI for the client, as an administrator
+    /// does in their provider's console.
+    pub async fn register_redirect_uri(&self, uri: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/__peer/redirect-uris", self.issuer))
+            .query(&[("uri", uri)])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "the provider registers {uri}"
+        );
+    }
+
+    /// Makes the account `login` (its subject) assert `email` from now on.
+    pub async fn set_address(&self, login: &str, email: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/__peer/accounts", self.issuer))
+            .query(&[("login", login), ("email", email)])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "the provider changes {login}"
+        );
     }
 
     /// Stops the provider (it is "down" from then on).
@@ -155,17 +187,67 @@ fn next_url(from: &str, response: &reqwest::Response) -> String {
 }
 
 impl Browser {
-    /// Follows the app's `/sso/start…` to the provider and signs in there
-    /// as `login`; returns the callback URL the provider sends the browser
-    /// to (not yet visited).
+    /// Presses an SSO button for `org` (a form post to the `sso/start`
+    /// server function, from the org's login page), and follows the app to
+    /// where it sends the browser next: the answer of `/sso/start?ticket=…`
+    /// (a redirect to the provider, or to a failure page).
+    pub async fn start_sso(&self, org: &str, test: bool, login_hint: Option<&str>) -> Response {
+        let mut form = vec![("org", org)];
+        if test {
+            form.push(("test", "1"));
+        }
+        if let Some(hint) = login_hint {
+            form.push(("login_hint", hint));
+        }
+        let from = if test {
+            format!("/o/{org}/sso")
+        } else {
+            format!("/o/{org}/login")
+        };
+        let pressed = self.submit("/api/sso/start", &from, &form).await;
+        self.follow_to_sso_start(&pressed).await
+    }
+
+    /// From an answer that sends the browser to `/sso/continue?ticket=…`,
+    /// follows that page's meta refresh as a browser does; returns the
+    /// answer of `/sso/start?ticket=…`.
+    pub async fn follow_to_sso_start(&self, answer: &Response) -> Response {
+        let continue_at = super::web::location(answer);
+        assert!(
+            continue_at.starts_with("/sso/continue?ticket="),
+            "expected the way to the provider, got {continue_at}"
+        );
+        let page = self.get(&continue_at).await.text().await.unwrap();
+        let refresh = page
+            .split(r#"http-equiv="refresh" content="0;url="#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{continue_at} moves on by itself:\n{page}"))
+            .replace("&amp;", "&");
+        self.get(&refresh).await
+    }
+
+    /// Follows the app to the provider as `/sso/start?org=…[&test=1]
+    /// [&login_hint=…]` names it (pressing the button for it) and signs in
+    /// there as `login`; returns the callback URL the provider sends the
+    /// browser to (not yet visited).
     pub async fn through_provider(&self, start_path: &str, login: &str) -> String {
-        let start = self.get(start_path).await;
+        let url = reqwest::Url::parse(&self.url(start_path)).unwrap();
+        let param = |key: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+        };
+        let org = param("org").expect("the start path names the org");
+        let test = param("test").is_some();
+        let hint = param("login_hint");
+        let start = self.start_sso(&org, test, hint.as_deref()).await;
         assert_eq!(
             start.status(),
             303,
             "{start_path} redirects to the provider"
         );
-        let authorize = next_url(&self.url(start_path), &start);
+        let authorize = next_url(&self.url("/sso/start"), &start);
         assert!(
             !authorize.starts_with(&self.base),
             "went to {authorize}, not to the provider"

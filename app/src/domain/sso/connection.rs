@@ -1,8 +1,14 @@
 //! An organization's SSO connection: saved only after discovery succeeds,
 //! enabled only after a successful test, enforced only while enabled.
+//!
+//! The client secret is sealed together with the issuer and client id it
+//! was entered for, so changing either needs the secret again and a stored
+//! secret is only ever sent to the provider it was given for. Changing them
+//! also forgets the identities the connection linked (see `identity`).
 
 use super::{
-    oidc::{self, Claims, DiscoveryProblem},
+    identity,
+    oidc::{self, Claims, DiscoveryProblem, Endpoint},
     runtime::SsoRuntime,
 };
 use crate::{
@@ -13,10 +19,28 @@ use crate::{
         tenancy::OrgTx,
     },
     error::AppError,
+    ids::OrgId,
     roles::Role,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// The id an organization's connection gets when it is first saved. It is
+/// known before then, so the settings page can show the redirect URI (which
+/// names it) to register at the provider before the admin has a client id.
+pub fn id_for_new(org_id: OrgId) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest =
+        Sha256::digest([b"trellis sso connection ".as_slice(), org_id.0.as_bytes()].concat());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::new_v8(bytes)
+}
+
+/// What a sealed secret was entered for: it opens only for the same pair.
+fn secret_purpose(issuer: &str, client_id: &str) -> Vec<u8> {
+    format!("oidc client secret\n{issuer}\n{client_id}").into_bytes()
+}
 
 /// The stored connection (the secret stays sealed).
 #[derive(Clone, Debug)]
@@ -26,6 +50,8 @@ pub struct Connection {
     pub client_id: String,
     sealed_secret: Vec<u8>,
     key_id: String,
+    /// Sealed for (issuer, client id); false for secrets sealed before.
+    secret_bound: bool,
     pub default_role: Role,
     pub trust_unverified_email: bool,
     pub tested_ok_at: Option<OffsetDateTime>,
@@ -33,11 +59,29 @@ pub struct Connection {
     pub enforced: bool,
     pub last_test_at: Option<OffsetDateTime>,
     pub last_test_report: Option<serde_json::Value>,
+    /// When an existing connection's redirect URI moved to its own; the
+    /// settings page asks to register it until a test succeeds.
+    pub redirect_uri_changed_at: Option<OffsetDateTime>,
 }
 
 impl Connection {
+    /// The client secret, opened for this connection's issuer and client id
+    /// only: after either changed, it does not open.
     pub fn secret(&self, rt: &SsoRuntime) -> Result<String, super::crypto::OpenError> {
-        rt.keys.open(&self.key_id, &self.sealed_secret)
+        let purpose = if self.secret_bound {
+            secret_purpose(&self.issuer_url, &self.client_id)
+        } else {
+            Vec::new()
+        };
+        rt.keys.open(&self.key_id, &self.sealed_secret, &purpose)
+    }
+
+    pub fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            connection_id: self.id,
+            issuer: &self.issuer_url,
+            client_id: &self.client_id,
+        }
     }
 }
 
@@ -46,8 +90,8 @@ pub async fn load(tx: &mut OrgTx) -> Result<Option<Connection>, sqlx::Error> {
     let row = sqlx::query!(
         r#"
         select sso_connection_id, issuer_url, client_id, client_secret_sealed, client_secret_key_id,
-               default_role, trust_unverified_email, last_test_succeeded_at, enabled_at, enforced,
-               last_test_at, last_test_report
+               client_secret_bound, default_role, trust_unverified_email, last_test_succeeded_at,
+               enabled_at, enforced, last_test_at, last_test_report, redirect_uri_changed_at
         from sso_connection where org_id = $1
         "#,
         tx.org_id().0
@@ -60,6 +104,7 @@ pub async fn load(tx: &mut OrgTx) -> Result<Option<Connection>, sqlx::Error> {
         client_id: r.client_id,
         sealed_secret: r.client_secret_sealed,
         key_id: r.client_secret_key_id,
+        secret_bound: r.client_secret_bound,
         default_role: Role::parse(&r.default_role).unwrap_or(Role::Member),
         trust_unverified_email: r.trust_unverified_email,
         tested_ok_at: r.last_test_succeeded_at,
@@ -67,6 +112,7 @@ pub async fn load(tx: &mut OrgTx) -> Result<Option<Connection>, sqlx::Error> {
         enforced: r.enforced,
         last_test_at: r.last_test_at,
         last_test_report: r.last_test_report,
+        redirect_uri_changed_at: r.redirect_uri_changed_at,
     }))
 }
 
@@ -74,20 +120,22 @@ pub async fn load(tx: &mut OrgTx) -> Result<Option<Connection>, sqlx::Error> {
 pub struct Settings {
     pub issuer_url: String,
     pub client_id: String,
-    /// `None` keeps the stored secret.
+    /// `None` keeps the stored secret (only while the issuer and client id
+    /// stay the same).
     pub client_secret: Option<String>,
     pub default_role: Role,
     pub trust_unverified_email: bool,
 }
 
 /// Saves the connection after discovering the provider. Changing the issuer
-/// or the client id turns the connection off until it is tested again.
+/// or the client id needs the secret again, turns the connection off until
+/// it is tested again, and forgets the identities it linked.
 pub async fn save(
     tx: &mut OrgTx,
     meta: &RequestMeta,
     rt: &SsoRuntime,
     settings: Settings,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let issuer = settings.issuer_url.trim().trim_end_matches('/').to_string();
     let client_id = settings.client_id.trim().to_string();
     let mut v = crate::error::Validator::new();
@@ -152,16 +200,27 @@ pub async fn save(
         Err(problem) => return Err(AppError::field("issuer_url", problem.message()).keeping(&keep)),
     };
 
+    let identity_changed = existing
+        .as_ref()
+        .is_some_and(|c| c.issuer_url != discovered_issuer || c.client_id != client_id);
+    if identity_changed && new_secret.is_none() {
+        return Err(AppError::field(
+            "client_secret",
+            "The issuer or client id changed, so enter the client secret for it again: a stored secret is only \
+             ever sent to the provider it was entered for.",
+        )
+        .keeping(&keep));
+    }
     let (key_id, sealed) = match &new_secret {
         Some(secret) => {
-            let (id, sealed) = rt.keys.seal(secret.trim());
+            let (id, sealed) = rt.keys.seal(
+                secret.trim(),
+                &secret_purpose(&discovered_issuer, &client_id),
+            );
             (Some(id), Some(sealed))
         }
         None => (None, None),
     };
-    let identity_changed = existing
-        .as_ref()
-        .is_some_and(|c| c.issuer_url != discovered_issuer || c.client_id != client_id);
     let org_id = tx.org_id().0;
     match &existing {
         None => {
@@ -172,11 +231,12 @@ pub async fn save(
             sqlx::query!(
                 r#"
                 insert into sso_connection (org_id, sso_connection_id, issuer_url, client_id, client_secret_sealed,
-                                            client_secret_key_id, default_role, trust_unverified_email)
-                values ($1, $2, $3, $4, $5, $6, $7, $8)
+                                            client_secret_key_id, client_secret_bound, default_role,
+                                            trust_unverified_email)
+                values ($1, $2, $3, $4, $5, $6, true, $7, $8)
                 "#,
                 org_id,
-                Uuid::now_v7(),
+                id_for_new(tx.org_id()),
                 discovered_issuer,
                 client_id,
                 sealed,
@@ -195,6 +255,7 @@ pub async fn save(
                     client_id = $3,
                     client_secret_sealed = coalesce($4, client_secret_sealed),
                     client_secret_key_id = coalesce($5, client_secret_key_id),
+                    client_secret_bound = client_secret_bound or $4 is not null,
                     default_role = $6,
                     trust_unverified_email = $7,
                     last_test_succeeded_at = case when $8 then null else last_test_succeeded_at end,
@@ -215,10 +276,15 @@ pub async fn save(
             .await?;
         }
     }
+    let links_forgotten = match &existing {
+        Some(c) if identity_changed => identity::forget_all(tx, c.id).await?,
+        _ => 0,
+    };
     audit::record(
         tx,
         meta,
         Event::new(AuditAction::SsoConnectionSaved).details(serde_json::json!({
+            "links_forgotten": links_forgotten,
             "issuer": discovered_issuer,
             "client_id": client_id,
             "secret_changed": new_secret.is_some(),
@@ -228,7 +294,23 @@ pub async fn save(
         })),
     )
     .await?;
-    Ok(())
+    // What the owners and admins are told (read after the actor's name).
+    Ok(match &existing {
+        None => format!(
+            "connected the organization to the identity provider {discovered_issuer} (client id {client_id})"
+        ),
+        Some(_) if identity_changed => format!(
+            "changed the identity provider to {discovered_issuer} (client id {client_id}); single sign-on is off until it is tested again"
+        ),
+        Some(_) => format!(
+            "changed the single sign-on connection to {discovered_issuer} (client id {client_id}{})",
+            if new_secret.is_some() {
+                ", new client secret"
+            } else {
+                ""
+            }
+        ),
+    })
 }
 
 /// Records the outcome of "Test connection" (claims or the error; never tokens).
@@ -246,7 +328,8 @@ pub async fn record_test(
         update sso_connection set
             last_test_at = now(),
             last_test_report = $2,
-            last_test_succeeded_at = case when $3 then now() else last_test_succeeded_at end
+            last_test_succeeded_at = case when $3 then now() else last_test_succeeded_at end,
+            redirect_uri_changed_at = case when $3 then null else redirect_uri_changed_at end
         where org_id = $1
         "#,
         tx.org_id().0,
@@ -263,14 +346,15 @@ pub async fn record_test(
     .await
 }
 
-/// Turns the connection on or off. On needs a successful test since the
-/// issuer or client id last changed; off also ends enforcement.
-pub async fn set_enabled(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Result<(), AppError> {
+/// Turns the connection on or off (true when that changed anything). On
+/// needs a successful test since the issuer or client id last changed; off
+/// also ends enforcement.
+pub async fn set_enabled(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Result<bool, AppError> {
     let connection = load(tx)
         .await?
         .ok_or_else(|| AppError::Conflict("Set up the connection first.".into()))?;
     if on == connection.enabled {
-        return Ok(());
+        return Ok(false);
     }
     if on && connection.tested_ok_at.is_none() {
         return Err(AppError::Conflict(
@@ -298,16 +382,19 @@ pub async fn set_enabled(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Result
     if !on && connection.enforced {
         audit::record(tx, meta, Event::new(AuditAction::SsoUnenforced)).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Makes SSO mandatory (or optional again) for signing in to the org.
-pub async fn set_enforced(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Result<(), AppError> {
+/// Makes SSO mandatory (or optional again) for signing in to the org (true
+/// when that changed anything). Sessions of the org that did not sign in
+/// through SSO end at their next request (owners' break-glass sessions
+/// excepted): the membership check reads the requirement every time.
+pub async fn set_enforced(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Result<bool, AppError> {
     let connection = load(tx)
         .await?
         .ok_or_else(|| AppError::Conflict("Set up the connection first.".into()))?;
     if on == connection.enforced {
-        return Ok(());
+        return Ok(false);
     }
     if on && !connection.enabled {
         return Err(AppError::Conflict(
@@ -321,32 +408,40 @@ pub async fn set_enforced(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Resul
     )
     .execute(tx.conn())
     .await?;
-    let action = if on {
-        AuditAction::SsoEnforced
+    let event = if on {
+        Event::new(AuditAction::SsoEnforced).details(serde_json::json!({
+            "sessions": "password and emailed-link sessions end at their next request; single sign-on and owners' break-glass sessions stay",
+        }))
     } else {
-        AuditAction::SsoUnenforced
+        Event::new(AuditAction::SsoUnenforced)
     };
-    audit::record(tx, meta, Event::new(action)).await?;
-    Ok(())
+    audit::record(tx, meta, event).await?;
+    Ok(true)
 }
 
-/// Re-seals the secret with the current key if an older key sealed it, so
-/// keys rotate as connections are used.
+/// Re-seals the secret with the current key if an older key sealed it (so
+/// keys rotate as connections are used), and binds a secret sealed before
+/// secrets were bound to their issuer to the one it has just worked with.
 pub async fn reseal_if_old(
     tx: &mut OrgTx,
     rt: &SsoRuntime,
     connection: &Connection,
     secret: &str,
 ) -> Result<(), sqlx::Error> {
-    if connection.key_id == rt.keys.current_id() {
+    if connection.key_id == rt.keys.current_id() && connection.secret_bound {
         return Ok(());
     }
-    let (key_id, sealed) = rt.keys.seal(secret);
+    let (key_id, sealed) = rt.keys.seal(
+        secret,
+        &secret_purpose(&connection.issuer_url, &connection.client_id),
+    );
     sqlx::query!(
-        "update sso_connection set client_secret_sealed = $2, client_secret_key_id = $3 where org_id = $1",
+        "update sso_connection set client_secret_sealed = $2, client_secret_key_id = $3, client_secret_bound = true
+         where org_id = $1 and sso_connection_id = $4",
         tx.org_id().0,
         sealed,
-        key_id
+        key_id,
+        connection.id
     )
     .execute(tx.conn())
     .await?;

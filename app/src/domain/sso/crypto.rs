@@ -1,10 +1,15 @@
 //! Client secrets are sealed with AES-256-GCM before they are stored. Keys
 //! have ids, and the id that sealed a secret is stored next to it, so keys
 //! can be rotated: the first key seals, every listed key opens.
+//!
+//! A secret is sealed together with what it is for (associated data: the
+//! issuer and client id it was entered for), and opens only for that: a
+//! row whose issuer was changed, in the app or in the database, no longer
+//! yields the secret to send to the new issuer.
 
 use aes_gcm::{
     Aes256Gcm, KeyInit, Nonce,
-    aead::{Aead, AeadCore, OsRng},
+    aead::{Aead, AeadCore, OsRng, Payload},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 
@@ -67,21 +72,29 @@ impl SecretKeys {
         &self.keys[0].0
     }
 
-    /// Seals `secret` with the current key: (key id, nonce ‖ ciphertext ‖ tag).
-    pub fn seal(&self, secret: &str) -> (String, Vec<u8>) {
+    /// Seals `secret` for `purpose` with the current key: (key id, nonce ‖
+    /// ciphertext ‖ tag). Only the same `purpose` opens it again.
+    pub fn seal(&self, secret: &str, purpose: &[u8]) -> (String, Vec<u8>) {
         let (id, cipher) = &self.keys[0];
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let mut sealed = nonce.to_vec();
         sealed.extend(
             cipher
-                .encrypt(&nonce, secret.as_bytes())
+                .encrypt(
+                    &nonce,
+                    Payload {
+                        msg: secret.as_bytes(),
+                        aad: purpose,
+                    },
+                )
                 .expect("AES-GCM encryption does not fail"),
         );
         (id.clone(), sealed)
     }
 
-    /// Opens a secret sealed by [`SecretKeys::seal`] with key `key_id`.
-    pub fn open(&self, key_id: &str, sealed: &[u8]) -> Result<String, OpenError> {
+    /// Opens a secret sealed by [`SecretKeys::seal`] with key `key_id` for
+    /// `purpose` (empty for secrets sealed before purposes existed).
+    pub fn open(&self, key_id: &str, sealed: &[u8], purpose: &[u8]) -> Result<String, OpenError> {
         let fail = || OpenError(key_id.to_string());
         let (_, cipher) = self
             .keys
@@ -93,7 +106,13 @@ impl SecretKeys {
         }
         let (nonce, ciphertext) = sealed.split_at(12);
         let plain = cipher
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: purpose,
+                },
+            )
             .map_err(|_| fail())?;
         String::from_utf8(plain).map_err(|_| fail())
     }
@@ -110,7 +129,7 @@ mod tests {
     #[test]
     fn secrets_round_trip_and_rotation_keeps_old_ones_readable() {
         let old = SecretKeys::parse(&format!("k1:{}", key(1))).unwrap();
-        let (id, sealed) = old.seal("s3cret");
+        let (id, sealed) = old.seal("s3cret", b"p");
         assert_eq!(id, "k1");
         assert!(
             !sealed.windows(6).any(|w| w == b"s3cret"),
@@ -118,8 +137,8 @@ mod tests {
         );
         let rotated = SecretKeys::parse(&format!("k2:{},k1:{}", key(2), key(1))).unwrap();
         assert_eq!(rotated.current_id(), "k2");
-        assert_eq!(rotated.open("k1", &sealed).unwrap(), "s3cret");
-        let (id2, sealed2) = rotated.seal("s3cret");
+        assert_eq!(rotated.open("k1", &sealed, b"p").unwrap(), "s3cret");
+        let (id2, sealed2) = rotated.seal("s3cret", b"p");
         assert_eq!(id2, "k2");
         assert_ne!(sealed2, sealed);
     }
@@ -127,11 +146,15 @@ mod tests {
     #[test]
     fn tampering_and_unknown_keys_are_refused() {
         let keys = SecretKeys::parse(&format!("k1:{}", key(1))).unwrap();
-        let (_, mut sealed) = keys.seal("s3cret");
+        let (_, mut sealed) = keys.seal("s3cret", b"p");
+        assert!(
+            keys.open("k1", &sealed, b"other").is_err(),
+            "opens only for its purpose"
+        );
         let last = sealed.len() - 1;
         sealed[last] ^= 1;
-        assert!(keys.open("k1", &sealed).is_err());
-        assert!(keys.open("k9", &sealed).is_err());
+        assert!(keys.open("k1", &sealed, b"p").is_err());
+        assert!(keys.open("k9", &sealed, b"p").is_err());
     }
 
     #[test]

@@ -105,13 +105,14 @@ pub async fn add(tx: &mut OrgTx, meta: &RequestMeta, domain: &EmailDomain) -> Re
 }
 
 /// Looks for the domain's TXT record now. `Ok(Err(message))` says why it
-/// is not verified; the attempt is recorded either way.
+/// is not verified; the attempt is recorded either way. `Ok(Ok(Some(domain)))`
+/// when it has just been verified, `Ok(Ok(None))` when it was already.
 pub async fn verify(
     tx: &mut OrgTx,
     meta: &RequestMeta,
     rt: &SsoRuntime,
     id: Uuid,
-) -> Result<Result<(), String>, AppError> {
+) -> Result<Result<Option<String>, String>, AppError> {
     let row = sqlx::query!(
         "select domain, verification_token, verified_at from sso_domain where org_id = $1 and sso_domain_id = $2 for update",
         tx.org_id().0,
@@ -121,7 +122,7 @@ pub async fn verify(
     .await?
     .ok_or(AppError::NotFound)?;
     if row.verified_at.is_some() {
-        return Ok(Ok(()));
+        return Ok(Ok(None));
     }
     let name = record_name(&row.domain);
     let expected = record_value(&row.verification_token);
@@ -204,7 +205,7 @@ pub async fn verify(
             .await?;
         }
     }
-    Ok(found)
+    Ok(found.map(|()| Some(row.domain)))
 }
 
 pub async fn remove(tx: &mut OrgTx, meta: &RequestMeta, id: Uuid) -> Result<String, AppError> {

@@ -2,21 +2,79 @@
 //! PKCE, `state` and `nonce` bound to the browser's session, ending in a
 //! fully validated ID token (signature by the provider's published keys,
 //! issuer, audience, expiry, nonce).
+//!
+//! Each connection has a redirect URI of its own, and a flow records the
+//! connection, issuer and client id it was started for: an authorization
+//! response is redeemed only at the token endpoint of that connection, and
+//! only when it came back to that connection's URI. With one URI shared by
+//! every organization, a provider run by one organization could bounce a
+//! member of another to their real provider and have the code come back
+//! into a flow of its own choosing (the IdP mix-up attack). Where the
+//! provider says it sends RFC 9207's `iss` parameter, the response must
+//! carry it, naming the connection's issuer.
 
 use super::runtime::SsoRuntime;
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
-    core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata},
+    AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope,
+    TokenResponse,
+    core::{
+        CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+        CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+        CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType,
+        CoreSubjectIdentifierType,
+    },
 };
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-/// The path of the one callback all organizations register.
-pub const CALLBACK_PATH: &str = "/sso/callback";
+/// Where a connection's authorization responses come back.
+pub fn callback_path(connection_id: Uuid) -> String {
+    format!("/sso/callback/{connection_id}")
+}
 
-/// The redirect URI an admin registers at their provider.
-pub fn redirect_uri(base_url: &str) -> String {
-    format!("{base_url}{CALLBACK_PATH}")
+/// The redirect URI an admin registers at their provider for a connection.
+pub fn redirect_uri(base_url: &str, connection_id: Uuid) -> String {
+    format!("{base_url}{}", callback_path(connection_id))
+}
+
+/// The one callback every organization shared before each connection had
+/// its own. It answers with a page that says so, and redeems nothing.
+pub const LEGACY_CALLBACK_PATH: &str = "/sso/callback";
+
+/// What of the provider's configuration sign-in reads beyond the core:
+/// whether it sends RFC 9207's `iss` with authorization responses.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ResponseIssuer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+}
+
+impl AdditionalProviderMetadata for ResponseIssuer {}
+
+/// A provider's published configuration.
+pub type Metadata = ProviderMetadata<
+    ResponseIssuer,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The connection a flow talks to: which redirect URI it uses, which
+/// provider it trusts, which client it is there.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint<'a> {
+    pub connection_id: Uuid,
+    pub issuer: &'a str,
+    pub client_id: &'a str,
 }
 
 /// Why discovery failed, in words an admin can act on.
@@ -60,17 +118,14 @@ impl DiscoveryProblem {
 }
 
 /// Reads the provider's configuration and signing keys.
-pub async fn discover(
-    rt: &SsoRuntime,
-    issuer: &str,
-) -> Result<CoreProviderMetadata, DiscoveryProblem> {
+pub async fn discover(rt: &SsoRuntime, issuer: &str) -> Result<Metadata, DiscoveryProblem> {
     let issuer_url =
         IssuerUrl::new(issuer.trim().to_string()).map_err(|_| DiscoveryProblem::InvalidUrl)?;
     if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
         return Err(DiscoveryProblem::InvalidUrl);
     }
     rt.http.check(issuer).map_err(DiscoveryProblem::Insecure)?;
-    let metadata = CoreProviderMetadata::discover_async(issuer_url, &rt.http)
+    let metadata = Metadata::discover_async(issuer_url, &rt.http)
         .await
         .map_err(|error| {
             use openidconnect::DiscoveryError as E;
@@ -136,6 +191,11 @@ pub enum Purpose {
 pub struct Flow {
     pub org_id: crate::ids::OrgId,
     pub org_slug: String,
+    /// The connection, issuer and client id the flow was started for; a
+    /// response is accepted only for exactly these.
+    pub connection_id: Uuid,
+    pub issuer: String,
+    pub client_id: String,
     pub purpose: Purpose,
     pub state: String,
     pub nonce: String,
@@ -146,13 +206,13 @@ pub struct Flow {
 
 impl Flow {
     pub const LIFETIME_MS: i64 = 10 * 60 * 1000;
-}
 
-/// The organization a callback's `state` names (see [`start`]); only a hint
-/// for where to record a failure, never trusted for anything else.
-pub fn org_named_by_state(state: &str) -> Option<crate::ids::OrgId> {
-    let (id, _) = state.split_once('.')?;
-    uuid::Uuid::try_parse(id).ok().map(crate::ids::OrgId)
+    /// Whether the flow was started for this connection as it is now.
+    pub fn is_for(&self, endpoint: &Endpoint<'_>) -> bool {
+        self.connection_id == endpoint.connection_id
+            && self.issuer == endpoint.issuer
+            && self.client_id == endpoint.client_id
+    }
 }
 
 /// The identity the provider vouched for.
@@ -172,6 +232,15 @@ pub enum Failure {
     StateMismatch,
     /// No sign-in was under way in this browser, or it took too long.
     NoFlow,
+    /// The response came back to another connection's redirect URI than
+    /// the one the flow was started for (a provider bounced it there).
+    WrongConnection,
+    /// The connection's issuer or client id changed while the flow was
+    /// under way.
+    ConnectionChanged,
+    /// The response's RFC 9207 `iss` names another issuer, or is missing
+    /// although the provider says it sends one.
+    ResponseIssuer(String),
     /// The provider said no (the user cancelled, or it refused the request).
     ProviderDenied(String),
     Unreachable(String),
@@ -189,6 +258,9 @@ impl Failure {
         match self {
             Failure::StateMismatch => "state_mismatch",
             Failure::NoFlow => "no_flow",
+            Failure::WrongConnection => "wrong_connection",
+            Failure::ConnectionChanged => "connection_changed",
+            Failure::ResponseIssuer(_) => "issuer_mismatch",
             Failure::ProviderDenied(_) => "provider_denied",
             Failure::Unreachable(_) => "provider_unreachable",
             Failure::Discovery(_) => "provider_misconfigured",
@@ -203,6 +275,7 @@ impl Failure {
     pub fn detail(&self) -> String {
         match self {
             Failure::ProviderDenied(d)
+            | Failure::ResponseIssuer(d)
             | Failure::Unreachable(d)
             | Failure::CodeRefused(d)
             | Failure::InvalidIdToken(d) => d.clone(),
@@ -213,8 +286,8 @@ impl Failure {
 }
 
 fn client(
-    metadata: CoreProviderMetadata,
-    client_id: &str,
+    metadata: Metadata,
+    endpoint: &Endpoint<'_>,
     secret: &str,
     base_url: &str,
 ) -> Result<
@@ -228,11 +301,11 @@ fn client(
     >,
     Failure,
 > {
-    let redirect = RedirectUrl::new(redirect_uri(base_url))
+    let redirect = RedirectUrl::new(redirect_uri(base_url, endpoint.connection_id))
         .map_err(|e| Failure::Unreachable(e.to_string()))?;
     Ok(CoreClient::from_provider_metadata(
         metadata,
-        ClientId::new(client_id.to_string()),
+        ClientId::new(endpoint.client_id.to_string()),
         Some(ClientSecret::new(secret.to_string())),
     )
     .set_redirect_uri(redirect))
@@ -241,32 +314,22 @@ fn client(
 /// Builds the provider URL to send the browser to, and the flow to keep.
 pub async fn start(
     rt: &SsoRuntime,
-    issuer: &str,
-    client_id: &str,
+    endpoint: &Endpoint<'_>,
     secret: &str,
     base_url: &str,
     flow: (crate::ids::OrgId, String, Purpose),
     login_hint: Option<&str>,
 ) -> Result<(String, Flow), Failure> {
-    let metadata = discover(rt, issuer).await.map_err(|p| match p {
+    let metadata = discover(rt, endpoint.issuer).await.map_err(|p| match p {
         DiscoveryProblem::Unreachable(why) => Failure::Unreachable(why),
         other => Failure::Discovery(other),
     })?;
-    let client = client(metadata, client_id, secret, base_url)?;
-    let org_id = flow.0;
+    let client = client(metadata, endpoint, secret, base_url)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
-            // The org's id leads the state, so a callback that matches no
-            // sign-in under way can still be recorded in that org's log.
-            move || {
-                CsrfToken::new(format!(
-                    "{}.{}",
-                    org_id.0.simple(),
-                    CsrfToken::new_random().secret()
-                ))
-            },
+            CsrfToken::new_random,
             Nonce::new_random,
         )
         .add_scope(Scope::new("email".into()))
@@ -285,6 +348,9 @@ pub async fn start(
         Flow {
             org_id: flow.0,
             org_slug: flow.1,
+            connection_id: endpoint.connection_id,
+            issuer: endpoint.issuer.to_string(),
+            client_id: endpoint.client_id.to_string(),
             purpose: flow.2,
             state: state.secret().clone(),
             nonce: nonce.secret().clone(),
@@ -294,23 +360,58 @@ pub async fn start(
     ))
 }
 
-/// Exchanges the code and validates the ID token it brings.
+/// What came back to a connection's redirect URI.
+#[derive(Clone, Copy, Debug)]
+pub struct Response<'a> {
+    pub code: &'a str,
+    /// RFC 9207's `iss` parameter, when the provider sent one.
+    pub iss: Option<&'a str>,
+}
+
+/// Exchanges the code and validates the ID token it brings. Refuses before
+/// any request to the token endpoint when the flow was started for another
+/// connection (or for this one before its issuer or client id changed),
+/// and when the response's `iss` does not name the connection's issuer.
 pub async fn finish(
     rt: &SsoRuntime,
-    issuer: &str,
-    client_id: &str,
+    endpoint: &Endpoint<'_>,
     secret: &str,
     base_url: &str,
     flow: &Flow,
-    code: &str,
+    response: Response<'_>,
 ) -> Result<Claims, Failure> {
-    let metadata = discover(rt, issuer).await.map_err(|p| match p {
+    if flow.connection_id != endpoint.connection_id {
+        return Err(Failure::WrongConnection);
+    }
+    if !flow.is_for(endpoint) {
+        return Err(Failure::ConnectionChanged);
+    }
+    let metadata = discover(rt, endpoint.issuer).await.map_err(|p| match p {
         DiscoveryProblem::Unreachable(why) => Failure::Unreachable(why),
         other => Failure::Discovery(other),
     })?;
-    let client = client(metadata, client_id, secret, base_url)?;
+    let sends_iss = metadata
+        .additional_metadata()
+        .authorization_response_iss_parameter_supported
+        == Some(true);
+    match response.iss {
+        Some(iss) if iss != endpoint.issuer => {
+            return Err(Failure::ResponseIssuer(format!(
+                "the response names the issuer {iss:?}, not {:?}",
+                endpoint.issuer
+            )));
+        }
+        None if sends_iss => {
+            return Err(Failure::ResponseIssuer(
+                "the provider says it names itself in every response (RFC 9207), and this one did not"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
+    let client = client(metadata, endpoint, secret, base_url)?;
     let response = client
-        .exchange_code(AuthorizationCode::new(code.to_string()))
+        .exchange_code(AuthorizationCode::new(response.code.to_string()))
         .map_err(|e| Failure::CodeRefused(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier.clone()))
         .request_async(&rt.http)

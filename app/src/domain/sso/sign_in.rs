@@ -1,10 +1,22 @@
-//! Who an SSO sign-in lets in. The provider's email must be verified (or the
-//! connection set to trust it). A member with that email is linked and let
-//! in; anyone else — an existing user who is not a member, or a new person —
-//! gets just-in-time membership, with the connection's default role, only if
-//! the email's domain is one of the org's verified domains.
+//! Who an SSO sign-in lets in.
+//!
+//! 1. An identity (issuer, subject) the connection linked before signs in
+//!    its member, whatever email the provider sends now.
+//! 2. Otherwise the provider's email must be verified (or the connection
+//!    set to trust it). An existing account with that email is never
+//!    signed in on the strength of the email: the person proves the
+//!    account once (its password, or a link mailed to it, in the same
+//!    browser), and only then is the identity linked. A non-member joins
+//!    that way only if the email is in one of the org's verified domains.
+//! 3. A new person of a verified domain gets an account, the connection's
+//!    default role and the link at once (just-in-time membership).
 
-use super::{connection::Connection, domains, oidc::Claims};
+use super::{
+    connection::{self, Connection},
+    domains,
+    identity::{self, LinkedBy},
+    oidc::Claims,
+};
 use crate::{
     audit::AuditAction,
     domain::{
@@ -12,12 +24,14 @@ use crate::{
         audit::{self, Event, Target},
         db::Db,
         request::RequestMeta,
-        tenancy::{Tenant, TenantError, UserScope, lookup},
+        tenancy::{OrgTx, Tenant, lookup},
     },
     error::AppError,
     ids::{OrgId, UserId},
     validation::{DisplayName, Email},
 };
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Why a validated SSO identity was still not let in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,15 +53,66 @@ impl Refusal {
     }
 }
 
-/// Admits the identity into `org_id`, creating the user and/or membership
-/// when the rules allow. Returns the user to sign in.
+/// What a validated identity comes to.
+#[derive(Debug)]
+pub enum Admission {
+    /// Sign this member in.
+    Enter(UserId),
+    /// An existing account has the provider's email: it must be proved
+    /// before the identity is linked. Nobody is signed in yet.
+    Prove(PendingLink),
+}
+
+/// An identity waiting for its account to be proved, kept in the browser's
+/// server-side session (so the proof must come from the same browser).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLink {
+    pub org_id: OrgId,
+    pub org_slug: String,
+    pub org_name: String,
+    pub connection_id: Uuid,
+    pub issuer: String,
+    pub subject: String,
+    /// The existing account, and its address as stored.
+    pub user_id: UserId,
+    pub email: String,
+    pub display_name: String,
+    /// Not a member yet: joins (default role) once proved.
+    pub join: bool,
+    /// The account has a password of its own that may prove it (a password
+    /// of an unconfirmed account proves nothing: anyone could have set it).
+    pub password_allowed: bool,
+    /// A confirmation link was mailed.
+    pub email_sent: bool,
+    /// Unix milliseconds.
+    pub started_at: i64,
+}
+
+impl PendingLink {
+    /// Proving the account must happen within this time.
+    pub const LIFETIME_MS: i64 = 15 * 60 * 1000;
+
+    pub fn is_fresh(&self, now: i64) -> bool {
+        now - self.started_at <= Self::LIFETIME_MS
+    }
+}
+
+/// Decides what the identity `claims` may do in `org` through `connection`,
+/// creating the account and membership of a new person of a verified domain.
 pub async fn admit(
     db: &Db,
     meta: &RequestMeta,
-    org_id: OrgId,
+    org: &lookup::OrgSummary,
     connection: &Connection,
     claims: &Claims,
-) -> Result<Result<UserId, Refusal>, AppError> {
+) -> Result<Result<Admission, Refusal>, AppError> {
+    let mut tx = Tenant::begin_without_membership(db, org.org_id, None).await?;
+    let linked = identity::signed_in(&mut tx, connection, &claims.subject).await?;
+    tx.commit().await?;
+    if let Some(user_id) = linked {
+        return Ok(Ok(Admission::Enter(user_id)));
+    }
+
     let Some(email) = claims.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
         return Ok(Err(Refusal::EmailMissing));
     };
@@ -55,68 +120,157 @@ pub async fn admit(
         return Ok(Err(Refusal::EmailUnverified));
     }
     let existing = lookup::user_for_sign_in(db, email.as_str()).await?;
-    if let Some(user) = &existing {
-        match Tenant::begin(db, org_id, user.user_id).await {
-            Ok(tx) => {
-                drop(tx);
-                if claims.email_verified == Some(true) {
-                    mark_verified(db, user.user_id).await?;
-                }
-                return Ok(Ok(user.user_id));
-            }
-            Err(TenantError::NotAMember) => {}
-            Err(TenantError::Database(e)) => return Err(e.into()),
-        }
-    }
-
-    // Just-in-time membership: only for a verified domain of this org.
-    let mut check = Tenant::begin_without_membership(db, org_id, None).await?;
-    let verified = domains::is_verified(&mut check, email.domain()).await?;
-    drop(check);
-    if !verified {
+    let member = match &existing {
+        Some(user) => Tenant::is_member(db, org.org_id, user.user_id).await?,
+        None => false,
+    };
+    if !member && !domain_verified(db, org.org_id, &email).await? {
         return Ok(Err(Refusal::DomainNotVerified));
     }
-    let (mut tx, user_id) = match existing {
-        Some(user) => {
-            if claims.email_verified == Some(true) {
-                mark_verified(db, user.user_id).await?;
-            }
-            (
-                Tenant::begin_without_membership(db, org_id, Some(user.user_id)).await?,
-                user.user_id,
-            )
-        }
-        None => {
-            let name = claims
-                .name
-                .as_deref()
-                .and_then(|n| DisplayName::parse(n).ok())
-                .or_else(|| {
-                    DisplayName::parse(email.as_str().split('@').next().unwrap_or_default()).ok()
-                })
-                .ok_or(AppError::Internal)?;
-            let new_user = NewUser {
-                email: email.clone(),
-                display_name: name,
-                password_hash: None,
-                email_verified: claims.email_verified == Some(true),
-            };
-            match create_user(db, &new_user).await {
-                Ok(user_tx) => {
-                    let user_id = user_tx.user_id();
-                    (user_tx.enter_org_without_membership(org_id).await?, user_id)
-                }
-                // Created a moment ago by a concurrent sign-in: start over.
-                Err(CreateUserError::EmailTaken) => {
-                    return Err(AppError::Conflict("Please try signing in again.".into()));
-                }
-                Err(CreateUserError::Database(e)) => return Err(e.into()),
-            }
-        }
+    if let Some(user) = existing {
+        return Ok(Ok(Admission::Prove(PendingLink {
+            org_id: org.org_id,
+            org_slug: org.slug.clone(),
+            org_name: org.name.clone(),
+            connection_id: connection.id,
+            issuer: connection.issuer_url.clone(),
+            subject: claims.subject.clone(),
+            user_id: user.user_id,
+            email: user.email,
+            display_name: user.display_name,
+            join: !member,
+            password_allowed: user.password_hash.is_some() && user.email_verified_at.is_some(),
+            email_sent: false,
+            started_at: crate::domain::session::now(),
+        })));
+    }
+
+    // A new person of a verified domain: account, membership and link.
+    let name = claims
+        .name
+        .as_deref()
+        .and_then(|n| DisplayName::parse(n).ok())
+        .or_else(|| DisplayName::parse(email.as_str().split('@').next().unwrap_or_default()).ok())
+        .ok_or(AppError::Internal)?;
+    let new_user = NewUser {
+        email: email.clone(),
+        display_name: name,
+        password_hash: None,
+        email_verified: claims.email_verified == Some(true),
     };
+    let user_tx = match create_user(db, &new_user).await {
+        Ok(user_tx) => user_tx,
+        // Created a moment ago by a concurrent sign-in: start over.
+        Err(CreateUserError::EmailTaken) => {
+            return Err(AppError::Conflict("Please try signing in again.".into()));
+        }
+        Err(CreateUserError::Database(e)) => return Err(e.into()),
+    };
+    let user_id = user_tx.user_id();
+    let mut tx = user_tx.enter_org_without_membership(org.org_id).await?;
+    join(&mut tx, meta, connection, user_id, email.as_str()).await?;
+    identity::link(
+        &mut tx,
+        connection,
+        &claims.subject,
+        user_id,
+        LinkedBy::JustInTime,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(Admission::Enter(user_id)))
+}
+
+/// Why a proved link could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkProblem {
+    /// The connection was changed or removed since the sign-in.
+    ConnectionChanged,
+    /// The account is no longer a member (removed meanwhile).
+    NoLongerMember,
+}
+
+/// Links the pending identity to its account, now proved by `proof`, in
+/// `tx` (the org of the link, acting for its user): the membership first
+/// when the person joins, then the link, both recorded.
+pub async fn complete_link(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    pending: &PendingLink,
+    proof: LinkedBy,
+) -> Result<Result<(), LinkProblem>, AppError> {
+    let Some(connection) = connection::load(tx)
+        .await?
+        .filter(|c| c.id == pending.connection_id && c.issuer_url == pending.issuer)
+    else {
+        return Ok(Err(LinkProblem::ConnectionChanged));
+    };
+    if pending.join {
+        join(tx, meta, &connection, pending.user_id, &pending.email).await?;
+    } else {
+        let still = sqlx::query_scalar!(
+            r#"select exists (select 1 from membership where org_id = $1 and user_id = $2) as "x!""#,
+            tx.org_id().0,
+            pending.user_id.0
+        )
+        .fetch_one(tx.conn())
+        .await?;
+        if !still {
+            return Ok(Err(LinkProblem::NoLongerMember));
+        }
+    }
+    identity::link(tx, &connection, &pending.subject, pending.user_id, proof).await?;
+    audit::record(
+        tx,
+        meta,
+        Event::new(AuditAction::SsoIdentityLinked)
+            .actor(Some(pending.user_id), Some(pending.email.clone()))
+            .target(Target::user(pending.user_id, &pending.email))
+            .details(serde_json::json!({
+                "issuer": pending.issuer,
+                "subject": pending.subject,
+                "proved_with": proof.as_str(),
+            })),
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+/// Records that a sign-in reached an existing account that must be proved
+/// before its identity is linked.
+pub async fn record_link_started(
+    db: &Db,
+    meta: &RequestMeta,
+    pending: &PendingLink,
+) -> Result<(), AppError> {
+    let mut tx = Tenant::begin_without_membership(db, pending.org_id, None).await?;
+    audit::record(
+        &mut tx,
+        meta,
+        Event::new(AuditAction::SsoLinkStarted)
+            .actor(Some(pending.user_id), Some(pending.email.clone()))
+            .details(serde_json::json!({
+                "issuer": pending.issuer,
+                "subject": pending.subject,
+                "joins": pending.join,
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Just-in-time membership with the connection's default role.
+async fn join(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    connection: &Connection,
+    user_id: UserId,
+    email: &str,
+) -> Result<(), sqlx::Error> {
     let added = sqlx::query!(
         "insert into membership (org_id, user_id, role) values ($1, $2, $3) on conflict (org_id, user_id) do nothing",
-        org_id.0,
+        tx.org_id().0,
         user_id.0,
         connection.default_role.as_str()
     )
@@ -124,27 +278,23 @@ pub async fn admit(
     .await?;
     if added.rows_affected() == 1 {
         audit::record(
-            &mut tx,
+            tx,
             meta,
             Event::new(AuditAction::MemberJoinedViaSso)
-                .actor(Some(user_id), Some(email.as_str().to_string()))
-                .target(Target::user(user_id, email.as_str()))
-                .details(serde_json::json!({ "email": email.as_str(), "role": connection.default_role.as_str() })),
+                .actor(Some(user_id), Some(email.to_string()))
+                .target(Target::user(user_id, email))
+                .details(
+                    serde_json::json!({ "email": email, "role": connection.default_role.as_str() }),
+                ),
         )
         .await?;
     }
-    tx.commit().await?;
-    Ok(Ok(user_id))
+    Ok(())
 }
 
-/// The provider verified the address, so it counts as verified here too.
-async fn mark_verified(db: &Db, user_id: UserId) -> Result<(), sqlx::Error> {
-    let mut tx = UserScope::begin(db, user_id).await?;
-    sqlx::query!(
-        "update app_user set email_verified_at = now() where user_id = $1 and email_verified_at is null",
-        user_id.0
-    )
-    .execute(tx.conn())
-    .await?;
-    tx.commit().await
+async fn domain_verified(db: &Db, org_id: OrgId, email: &Email) -> Result<bool, sqlx::Error> {
+    let mut check = Tenant::begin_without_membership(db, org_id, None).await?;
+    let verified = domains::is_verified(&mut check, email.domain()).await?;
+    check.commit().await?;
+    Ok(verified)
 }

@@ -398,11 +398,11 @@ async fn stray(ctx: &Ctx, connection_id: Option<uuid::Uuid>) -> Result<String, A
         None => "sso_stray:ip:unknown".to_string(),
     };
     let limit = ctx.state.settings.rate_limits.stray_sso_callbacks_per_ip;
-    let hits = match rate_limit::hit_counted(ctx.db(), &bucket, limit).await {
-        Ok(hits) => hits,
+    match rate_limit::hit(ctx.db(), &bucket, limit).await {
+        Ok(()) => {}
         Err(AppError::RateLimited { .. }) => return Ok(failed_page(None, "rate_limited")),
         Err(other) => return Err(other),
-    };
+    }
     let org = match connection_id {
         Some(id) => crate::domain::tenancy::lookup::org_by_sso_connection(ctx.db(), id).await?,
         None => None,
@@ -410,7 +410,15 @@ async fn stray(ctx: &Ctx, connection_id: Option<uuid::Uuid>) -> Result<String, A
     let Some(org) = org else {
         return Ok(failed_page(None, stop.code()));
     };
-    if hits == 1 {
+    // Once per burst from this address into this org: a burst aimed at one
+    // org cannot hide the first stray callback into another.
+    let burst = format!("{bucket}:org:{}", org.org_id.0);
+    let first = match rate_limit::hit_counted(ctx.db(), &burst, limit).await {
+        Ok(hits) => hits == 1,
+        Err(AppError::RateLimited { .. }) => false,
+        Err(other) => return Err(other),
+    };
+    if first {
         record_failure_with(
             ctx,
             org.org_id,

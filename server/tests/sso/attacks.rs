@@ -746,6 +746,24 @@ async fn stray_callbacks_are_recorded_once_per_burst(_: PgPoolOptions, connect: 
     }
     let recorded = sso_failures(&db, "acme").await.len() - before;
     assert_eq!(recorded, 1, "{recorded} events for one burst");
+    // A burst into one org does not hide the first stray callback into
+    // another.
+    let gus = signed_in(&app, "globex", "gus@globex.test").await;
+    save_for(
+        &gus,
+        "globex",
+        &provider.issuer,
+        "trellis",
+        "trellis-secret",
+    )
+    .await;
+    let globex_callback = redirect_uri_of(&gus, "globex").await;
+    for i in 0..3 {
+        anyone
+            .get_from_elsewhere(&format!("{globex_callback}?code=z{i}&state=forged"))
+            .await;
+    }
+    assert_eq!(sso_failures(&db, "globex").await.len(), 1);
     // Another client address has a burst of its own.
     let elsewhere = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

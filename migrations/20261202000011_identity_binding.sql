@@ -6,16 +6,21 @@
 --   tells their admins to register it at the provider until a test passes.
 -- * An SSO identity is (issuer, subject) per connection, linked to one
 --   member; after the first sign-in only that pair signs them in.
+-- * Replacing the provider (issuer or client id) ends the sessions it
+--   signed in.
 -- * A client secret is sealed together with the issuer and client id it was
 --   entered for (AES-GCM associated data), so it cannot be sent elsewhere.
 -- * Emailed confirmation links for linking an existing account.
 
 alter table sso_connection
     add column redirect_uri_changed_at timestamptz,
-    add column client_secret_bound boolean not null default false;
+    add column client_secret_bound boolean not null default false,
+    add column sso_sessions_valid_after timestamptz not null default 'epoch';
 
 comment on column sso_connection.redirect_uri_changed_at is
     'Set when the redirect URI of an existing connection moved to its own; cleared by the next successful test.';
+comment on column sso_connection.sso_sessions_valid_after is
+    'Single sign-on sessions of the org that signed in before this (through a provider since replaced) no longer count.';
 comment on column sso_connection.client_secret_bound is
     'The sealed secret carries its issuer and client id as associated data (false: sealed before that existed).';
 

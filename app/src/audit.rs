@@ -108,7 +108,7 @@ audit_actions! {
     SignInLinkSent      => "auth.sign_in_link_sent", SignIn,      "asked for a sign-in link by email";
     EmailVerified       => "auth.email_verified",    SignIn,      "verified their email address";
     PasswordRemoved     => "auth.password_removed",  SignIn,      "lost a password set before their address was confirmed";
-    SessionEnded        => "auth.session_ended",     SignIn,      "was signed out because the organization now requires single sign-on";
+    SessionEnded        => "auth.session_ended",     SignIn,      "was signed out by a change to the organization's single sign-on";
     InvitationCreated   => "invitation.created",     Invitations, "invited someone";
     InvitationResent    => "invitation.resent",      Invitations, "resent an invitation";
     InvitationRevoked   => "invitation.revoked",     Invitations, "revoked an invitation";

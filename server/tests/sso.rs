@@ -913,17 +913,45 @@ async fn an_existing_connection_moves_to_its_own_redirect_uri_and_keeps_its_secr
     // Acme's connection as it was saved before connections had their own
     // redirect URIs and secrets were bound to their issuer.
     let db = TestDb::migrated_before(connect, 20261202000011).await;
-    assert!(app::domain::demo::seed(&db.db()).await.unwrap());
     let (key_id, sealed) = SecretKeys::parse(support::web::TEST_SSO_KEYS)
         .unwrap()
         .seal("trellis-secret", b"");
+    let hash =
+        app::domain::password::hash(&app::validation::NewPassword::parse(DEMO_PASSWORD).unwrap())
+            .await
+            .unwrap();
     // The provider must be up to be the connection's issuer; the app is not.
     let provider = Provider::start(&ProviderOptions::for_app("http://127.0.0.1:1")).await;
+    let org = "00000000-0000-7000-8000-00000000000a";
+    let adam = "00000000-0000-7000-8000-0000000000ad";
+    sqlx::query("insert into organization (org_id, slug, name) values ($1::uuid, 'acme', 'Acme Corporation')")
+        .bind(org)
+        .execute(&db.superuser)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into app_user (user_id, email, display_name, password_hash, email_verified_at)
+         values ($1::uuid, 'adam@acme.test', 'Adam', $2, now())",
+    )
+    .bind(adam)
+    .bind(&hash)
+    .execute(&db.superuser)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into membership (org_id, user_id, role) values ($1::uuid, $2::uuid, 'owner')",
+    )
+    .bind(org)
+    .bind(adam)
+    .execute(&db.superuser)
+    .await
+    .unwrap();
     sqlx::query(
         "insert into sso_connection (org_id, sso_connection_id, issuer_url, client_id, client_secret_sealed,
                                      client_secret_key_id, last_test_succeeded_at, enabled_at)
-         select org_id, gen_random_uuid(), $1, 'trellis', $2, $3, now(), now() from organization where slug = 'acme'",
+         values ($1::uuid, gen_random_uuid(), $2, 'trellis', $3, $4, now(), now())",
     )
+    .bind(org)
     .bind(&provider.issuer)
     .bind(&sealed)
     .bind(&key_id)

@@ -125,14 +125,11 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSess
         session::end(&ctx.session).await.map_err(session_error)?;
         return Err(AppError::Unauthenticated);
     }
-    if tx.org_label().is_some_and(|org| org.sso_enforced)
-        && current.method != session::AuthMethod::Sso
-        && !current.break_glass
-    {
-        // The organization has required single sign-on since this session
-        // signed in another way: it ends now, on its next request.
+    if let Some(reason) = sso_rule_ends(&current, &tx) {
+        // The organization's single sign-on changed since this session
+        // signed in: it ends now, on its next request.
         let mut tx = tx;
-        session_ended(&mut tx, &ctx.meta, current.method).await?;
+        session_ended(&mut tx, &ctx.meta, current.method, reason).await?;
         tx.commit().await?;
         session::end(&ctx.session).await.map_err(session_error)?;
         return Err(AppError::Unauthenticated);
@@ -146,18 +143,41 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSess
     Ok((tx, current))
 }
 
-/// Records, in the member's transaction, that their session ends because
-/// the organization now requires single sign-on.
+/// Why the org's single sign-on rules no longer let `current` count: the
+/// org requires SSO and the session signed in another way (an owner's
+/// break-glass sign-in excepted), or it signed in through a provider the
+/// org has since replaced.
+fn sso_rule_ends(current: &OrgSession, tx: &OrgTx) -> Option<&'static str> {
+    let org = tx.org_label()?;
+    let owner = tx
+        .actor()
+        .is_some_and(|a| a.role == crate::roles::Role::Owner);
+    if current.method == session::AuthMethod::Sso {
+        let replaced = org.sso_sessions_valid_after.is_some_and(|after| {
+            current.authenticated_at < (after.unix_timestamp_nanos() / 1_000_000) as i64
+        });
+        replaced.then_some("provider_replaced")
+    } else if org.sso_enforced && !(current.break_glass && owner) {
+        Some("sso_required")
+    } else {
+        None
+    }
+}
+
+/// Records, in the member's transaction, that their session ends because of
+/// the organization's single sign-on (`reason`: `sso_required`, or
+/// `provider_replaced`).
 pub async fn session_ended(
     tx: &mut OrgTx,
     meta: &RequestMeta,
     method: session::AuthMethod,
+    reason: &str,
 ) -> Result<(), sqlx::Error> {
     crate::domain::audit::record(
         tx,
         meta,
         crate::domain::audit::Event::new(crate::audit::AuditAction::SessionEnded)
-            .details(serde_json::json!({ "reason": "sso_required", "method": method.as_str() })),
+            .details(serde_json::json!({ "reason": reason, "method": method.as_str() })),
     )
     .await
 }

@@ -242,9 +242,11 @@ pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
             }
             // The admin's own session ends with the others when it did not
             // sign in through the provider: they sign in again through it.
-            let own_session_ends = on && current.method != AuthMethod::Sso && !current.break_glass;
+            let owner = tx.actor().is_some_and(|a| a.role == Role::Owner);
+            let own_session_ends =
+                on && current.method != AuthMethod::Sso && !(current.break_glass && owner);
             if own_session_ends {
-                session_ended(&mut tx, &ctx.meta, current.method).await?;
+                session_ended(&mut tx, &ctx.meta, current.method, "sso_required").await?;
             }
             tx.commit().await?;
             if own_session_ends {

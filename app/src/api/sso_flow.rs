@@ -247,15 +247,17 @@ pub async fn callback(
     };
     if here != Some(flow.connection_id) {
         // The response came back to another connection's URI than its
-        // flow's: a provider sent it there. Nothing is redeemed. The
-        // organization whose URI it is hears of it: its provider's codes
-        // are being steered.
-        let stop = Stop::Failure(Failure::WrongConnection);
-        if let Some(owner) = match here {
-            Some(id) => crate::domain::tenancy::lookup::org_by_sso_connection(ctx.db(), id).await?,
-            None => None,
-        } {
-            record_failure(ctx, owner.org_id, None, &stop).await?;
+        // flow's. Nothing is redeemed. When it carries the flow's own state,
+        // a provider sent it there (the mix-up): the organization whose URI
+        // it is hears of it, its provider's codes being steered. Either way
+        // it counts like a stray callback, so nobody can flood a log with it.
+        let stop = if params.state.as_deref() == Some(flow.state.as_str()) {
+            Stop::Failure(Failure::WrongConnection)
+        } else {
+            Stop::Failure(Failure::NoFlow)
+        };
+        if let Err(page) = count_unbound(ctx, here, &stop).await? {
+            return Ok(page);
         }
         return Ok(failed_page(Some(&org.slug), stop.code()));
     }
@@ -296,7 +298,16 @@ pub async fn callback(
     };
     let response = Response {
         code,
-        iss: params.iss.as_deref().map(|i| &i[..i.len().min(2048)]),
+        // An issuer is at most 500 bytes (saved connections are checked);
+        // a longer `iss` is named by a stand-in that matches none, so the
+        // refusal's message stays short.
+        iss: params.iss.as_deref().map(|i| {
+            if i.len() > 500 {
+                "(an over-long value)"
+            } else {
+                i
+            }
+        }),
     };
 
     if flow.purpose == Purpose::Test {
@@ -339,7 +350,7 @@ pub async fn callback(
     tx.commit().await?;
     let user_id = match sign_in::admit(ctx.db(), &ctx.meta, &org, &connection, &claims).await? {
         Ok(Admission::Enter(user_id)) => user_id,
-        Ok(Admission::Prove(pending)) => return ask_for_proof(ctx, pending).await,
+        Ok(Admission::Prove(pending)) => return ask_for_proof(ctx, *pending).await,
         Err(refusal) => {
             return stopped(
                 ctx,
@@ -393,14 +404,27 @@ async fn ask_for_proof(ctx: &Ctx, pending: PendingLink) -> Result<String, AppErr
 /// once in the organization the URI names (not once per request).
 async fn stray(ctx: &Ctx, connection_id: Option<uuid::Uuid>) -> Result<String, AppError> {
     let stop = Stop::Failure(Failure::NoFlow);
-    let bucket = match ctx.meta.ip {
-        Some(ip) => format!("sso_stray:ip:{ip}"),
-        None => "sso_stray:ip:unknown".to_string(),
-    };
+    Ok(match count_unbound(ctx, connection_id, &stop).await? {
+        Err(page) => page,
+        Ok(Some(org)) => failed_page(Some(&org.slug), stop.code()),
+        Ok(None) => failed_page(None, stop.code()),
+    })
+}
+
+/// Counts an answer that no flow of this browser accepts against the
+/// client's address (the page to show instead once it is over the limit),
+/// and records the first of a burst from that address in the organization
+/// whose connection the URI names. Returns that organization.
+async fn count_unbound(
+    ctx: &Ctx,
+    connection_id: Option<uuid::Uuid>,
+    stop: &Stop,
+) -> Result<Result<Option<OrgSummary>, String>, AppError> {
+    let bucket = format!("sso_stray:ip:{}", client_network(ctx.meta.ip));
     let limit = ctx.state.settings.rate_limits.stray_sso_callbacks_per_ip;
     match rate_limit::hit(ctx.db(), &bucket, limit).await {
         Ok(()) => {}
-        Err(AppError::RateLimited { .. }) => return Ok(failed_page(None, "rate_limited")),
+        Err(AppError::RateLimited { .. }) => return Ok(Err(failed_page(None, "rate_limited"))),
         Err(other) => return Err(other),
     }
     let org = match connection_id {
@@ -408,11 +432,11 @@ async fn stray(ctx: &Ctx, connection_id: Option<uuid::Uuid>) -> Result<String, A
         None => None,
     };
     let Some(org) = org else {
-        return Ok(failed_page(None, stop.code()));
+        return Ok(Ok(None));
     };
     // Once per burst from this address into this org: a burst aimed at one
     // org cannot hide the first stray callback into another.
-    let burst = format!("{bucket}:org:{}", org.org_id.0);
+    let burst = format!("{bucket}:org:{}:{}", org.org_id.0, stop.code());
     let first = match rate_limit::hit_counted(ctx.db(), &burst, limit).await {
         Ok(hits) => hits == 1,
         Err(AppError::RateLimited { .. }) => false,
@@ -423,7 +447,7 @@ async fn stray(ctx: &Ctx, connection_id: Option<uuid::Uuid>) -> Result<String, A
             ctx,
             org.org_id,
             None,
-            &stop,
+            stop,
             serde_json::json!({
                 "first_of_a_burst": true,
                 "burst_window_secs": limit.window.as_secs(),
@@ -431,7 +455,24 @@ async fn stray(ctx: &Ctx, connection_id: Option<uuid::Uuid>) -> Result<String, A
         )
         .await?;
     }
-    Ok(failed_page(Some(&org.slug), stop.code()))
+    Ok(Ok(Some(org)))
+}
+
+/// The client's address as a rate limit counts it: an IPv6 client is its
+/// /64 (one subscriber holds the whole prefix).
+fn client_network(ip: Option<std::net::IpAddr>) -> String {
+    match ip {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        Some(ip) => ip.to_string(),
+        None => "unknown".to_string(),
+    }
 }
 
 /// `GET /sso/callback`: the callback every organization shared before each
@@ -470,6 +511,11 @@ async fn finish_test(
         Err(_) => Err(failure_report(&Stop::Failure(Failure::SecretUnreadable))),
     };
     connection::record_test(&mut tx, &ctx.meta, &outcome).await?;
+    if outcome.is_ok()
+        && let Ok(secret) = connection.secret(&ctx.state.sso)
+    {
+        connection::reseal_if_old(&mut tx, &ctx.state.sso, &connection, &secret).await?;
+    }
     tx.commit().await?;
     Ok(format!("/o/{}/sso?notice=tested", org.slug))
 }

@@ -172,6 +172,8 @@ pub async fn send_link_email() -> Result<(), AppError> {
             .await?;
             let mut tx =
                 Tenant::begin_without_membership(ctx.db(), p.org_id, Some(p.user_id)).await?;
+            // Only the newest link works.
+            tokens::revoke_all_of(tx.conn(), p.user_id, Purpose::SsoLink).await?;
             let token = tokens::issue(tx.conn(), p.user_id, Purpose::SsoLink, LINK_TTL).await?;
             let message = mail::sso_link(
                 &p.email,
@@ -191,6 +193,7 @@ pub async fn send_link_email() -> Result<(), AppError> {
             .await?;
             tx.commit().await?;
             p.email_sent = true;
+            p.email_token_hash = Some(tokens::hash(&token));
             ctx.session
                 .insert(PENDING_LINK, p)
                 .await
@@ -215,7 +218,11 @@ pub async fn confirm_link_email(token: String) -> Result<(), AppError> {
                     "Open this link in the browser where you signed in with single sign-on, within 15 minutes of signing in.",
                 )
             })?;
-            // The link must be this account's, checked before it is spent.
+            // The link must be the one mailed for this very sign-in,
+            // checked before it is spent.
+            if p.email_token_hash.as_deref() != Some(tokens::hash(&token).as_slice()) {
+                return Err(AppError::field("", "This confirmation link is not valid here."));
+            }
             let owner = lookup::auth_token(ctx.db(), &tokens::hash(&token), Purpose::SsoLink.as_str()).await?;
             if owner.is_none_or(|o| o.user_id != p.user_id) {
                 return Err(AppError::field("", "This confirmation link is not valid here."));

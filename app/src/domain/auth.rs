@@ -781,6 +781,7 @@ pub async fn reset_password(
     .await?;
     tokens::revoke_all(&mut tx, Purpose::ResetPassword).await?;
     tokens::revoke_all(&mut tx, Purpose::SignInLink).await?;
+    tokens::revoke_all(&mut tx, Purpose::SsoLink).await?;
     tx.audit_in_every_org(env.meta, Event::new(AuditAction::PasswordReset))
         .await?;
     tx.commit().await?;

@@ -40,6 +40,9 @@ pub struct OrgLabel {
     /// The organization requires single sign-on: only SSO sessions and
     /// owners' break-glass sessions count in it.
     pub sso_enforced: bool,
+    /// SSO sessions signed in before this instant came through a provider
+    /// the organization has since replaced, and no longer count.
+    pub sso_sessions_valid_after: Option<time::OffsetDateTime>,
 }
 
 /// Why an org transaction could not be opened.
@@ -147,11 +150,12 @@ async fn read_actor(
     let row = sqlx::query!(
         r#"
         select u.email, u.display_name, m.role, u.sessions_valid_after, o.slug, o.name,
-               exists (select 1 from sso_connection c where c.org_id = m.org_id and c.enforced)
-                   as "sso_enforced!"
+               coalesce(c.enforced, false) as "sso_enforced!",
+               c.sso_sessions_valid_after as "sso_sessions_valid_after?"
         from membership m
         join app_user u on u.user_id = m.user_id
         join organization o on o.org_id = m.org_id
+        left join sso_connection c on c.org_id = m.org_id
         where m.org_id = $1 and m.user_id = $2
         "#,
         org_id.0,
@@ -176,6 +180,7 @@ async fn read_actor(
         slug: row.slug,
         name: row.name,
         sso_enforced: row.sso_enforced,
+        sso_sessions_valid_after: row.sso_sessions_valid_after,
     };
     Ok((actor, org))
 }

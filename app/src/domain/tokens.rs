@@ -137,12 +137,21 @@ pub async fn consume(
 /// password makes older reset links worthless).
 pub async fn revoke_all(tx: &mut UserTx, purpose: Purpose) -> Result<(), sqlx::Error> {
     let user_id: UserId = tx.user_id();
+    revoke_all_of(tx.conn(), user_id, purpose).await
+}
+
+/// Like [`revoke_all`], on a connection whose context is `user_id`'s.
+pub async fn revoke_all_of(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    purpose: Purpose,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update auth_token set used_at = now() where user_id = $1 and purpose = $2 and used_at is null",
         user_id.0,
         purpose.as_str(),
     )
-    .execute(tx.conn())
+    .execute(conn)
     .await?;
     Ok(())
 }

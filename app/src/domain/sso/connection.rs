@@ -260,7 +260,8 @@ pub async fn save(
                     trust_unverified_email = $7,
                     last_test_succeeded_at = case when $8 then null else last_test_succeeded_at end,
                     enabled_at = case when $8 then null else enabled_at end,
-                    enforced = case when $8 then false else enforced end
+                    enforced = case when $8 then false else enforced end,
+                    sso_sessions_valid_after = case when $8 then now() else sso_sessions_valid_after end
                 where org_id = $1
                 "#,
                 org_id,
@@ -285,6 +286,7 @@ pub async fn save(
         meta,
         Event::new(AuditAction::SsoConnectionSaved).details(serde_json::json!({
             "links_forgotten": links_forgotten,
+            "sso_sessions_ended": identity_changed,
             "issuer": discovered_issuer,
             "client_id": client_id,
             "secret_changed": new_secret.is_some(),

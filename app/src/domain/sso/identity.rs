@@ -52,26 +52,38 @@ pub async fn signed_in(
     Ok(user.map(UserId))
 }
 
-/// Links `subject` to `user_id` (a member by now, in the same transaction).
-/// A member has one identity per connection: an older link of theirs is
-/// replaced. A subject already linked to someone else is a conflict.
+/// Links `subject` to `user_id` (a member by now, in the same transaction;
+/// the transaction acts for that user). A member has one identity per
+/// connection: an older link of theirs is replaced, and then every session
+/// of the account ends (the old subject may have been someone else's).
+/// Returns the replaced subject. A subject already linked to someone else is
+/// a conflict.
 pub async fn link(
     tx: &mut OrgTx,
     connection: &Connection,
     subject: &str,
     user_id: UserId,
     linked_by: LinkedBy,
-) -> Result<(), AppError> {
+) -> Result<Option<String>, AppError> {
     let org_id = tx.org_id().0;
-    sqlx::query!(
-        "delete from sso_identity where org_id = $1 and sso_connection_id = $2 and user_id = $3 and subject <> $4",
+    let replaced = sqlx::query_scalar!(
+        "delete from sso_identity where org_id = $1 and sso_connection_id = $2 and user_id = $3 and subject <> $4
+         returning subject",
         org_id,
         connection.id,
         user_id.0,
         subject,
     )
-    .execute(tx.conn())
+    .fetch_optional(tx.conn())
     .await?;
+    if replaced.is_some() {
+        sqlx::query!(
+            "update app_user set sessions_valid_after = now() where user_id = $1",
+            user_id.0
+        )
+        .execute(tx.conn())
+        .await?;
+    }
     let owner = sqlx::query_scalar!(
         r#"
         insert into sso_identity as i (org_id, sso_connection_id, issuer, subject, user_id, linked_by, last_sign_in_at)
@@ -90,7 +102,7 @@ pub async fn link(
     .fetch_optional(tx.conn())
     .await?;
     match owner {
-        Some(owner) if owner == user_id.0 => Ok(()),
+        Some(owner) if owner == user_id.0 => Ok(replaced),
         _ => Err(AppError::Conflict(
             "This identity from your provider is already linked to another account here.".into(),
         )),

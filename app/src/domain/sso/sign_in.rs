@@ -60,7 +60,7 @@ pub enum Admission {
     Enter(UserId),
     /// An existing account has the provider's email: it must be proved
     /// before the identity is linked. Nobody is signed in yet.
-    Prove(PendingLink),
+    Prove(Box<PendingLink>),
 }
 
 /// An identity waiting for its account to be proved, kept in the browser's
@@ -84,6 +84,10 @@ pub struct PendingLink {
     pub password_allowed: bool,
     /// A confirmation link was mailed.
     pub email_sent: bool,
+    /// The hash of the last link mailed: only that one completes this link
+    /// (not a link mailed for another sign-in of the same account).
+    #[serde(default)]
+    pub email_token_hash: Option<Vec<u8>>,
     /// Unix milliseconds.
     pub started_at: i64,
 }
@@ -128,7 +132,7 @@ pub async fn admit(
         return Ok(Err(Refusal::DomainNotVerified));
     }
     if let Some(user) = existing {
-        return Ok(Ok(Admission::Prove(PendingLink {
+        return Ok(Ok(Admission::Prove(Box::new(PendingLink {
             org_id: org.org_id,
             org_slug: org.slug.clone(),
             org_name: org.name.clone(),
@@ -141,8 +145,9 @@ pub async fn admit(
             join: !member,
             password_allowed: user.password_hash.is_some() && user.email_verified_at.is_some(),
             email_sent: false,
+            email_token_hash: None,
             started_at: crate::domain::session::now(),
-        })));
+        }))));
     }
 
     // A new person of a verified domain: account, membership and link.
@@ -169,14 +174,23 @@ pub async fn admit(
     let user_id = user_tx.user_id();
     let mut tx = user_tx.enter_org_without_membership(org.org_id).await?;
     join(&mut tx, meta, connection, user_id, email.as_str()).await?;
-    identity::link(
-        &mut tx,
-        connection,
-        &claims.subject,
-        user_id,
-        LinkedBy::JustInTime,
-    )
-    .await?;
+    // Linked only when the provider vouches for the address: an account
+    // made from an unverified address (the connection trusts such) could
+    // be taken over later by the address's real owner, and the link would
+    // keep letting the provider's person in as them. Unlinked, their next
+    // sign-in proves the account by mail, like any existing one.
+    if claims.email_verified == Some(true) {
+        let who = (user_id, email.as_str());
+        record_link(
+            &mut tx,
+            meta,
+            connection,
+            &claims.subject,
+            who,
+            LinkedBy::JustInTime,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Ok(Admission::Enter(user_id)))
 }
@@ -219,21 +233,37 @@ pub async fn complete_link(
             return Ok(Err(LinkProblem::NoLongerMember));
         }
     }
-    identity::link(tx, &connection, &pending.subject, pending.user_id, proof).await?;
+    let who = (pending.user_id, pending.email.as_str());
+    record_link(tx, meta, &connection, &pending.subject, who, proof).await?;
+    Ok(Ok(()))
+}
+
+/// Links `subject` to the member `who` (id, address) and records it.
+async fn record_link(
+    tx: &mut OrgTx,
+    meta: &RequestMeta,
+    connection: &Connection,
+    subject: &str,
+    who: (UserId, &str),
+    how: LinkedBy,
+) -> Result<(), AppError> {
+    let (user_id, email) = who;
+    let replaced = identity::link(tx, connection, subject, user_id, how).await?;
     audit::record(
         tx,
         meta,
         Event::new(AuditAction::SsoIdentityLinked)
-            .actor(Some(pending.user_id), Some(pending.email.clone()))
-            .target(Target::user(pending.user_id, &pending.email))
+            .actor(Some(user_id), Some(email.to_string()))
+            .target(Target::user(user_id, email))
             .details(serde_json::json!({
-                "issuer": pending.issuer,
-                "subject": pending.subject,
-                "proved_with": proof.as_str(),
+                "issuer": connection.issuer_url,
+                "subject": subject,
+                "linked_by": how.as_str(),
+                "replaced_subject": replaced,
             })),
     )
     .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Records that a sign-in reached an existing account that must be proved

@@ -14,6 +14,7 @@ pub mod error;
 pub mod ids;
 pub mod pages;
 pub mod roles;
+pub mod sso_failure;
 pub mod validation;
 
 #[cfg(feature = "ssr")]

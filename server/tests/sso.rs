@@ -991,7 +991,7 @@ async fn an_existing_connection_moves_to_its_own_redirect_uri_and_keeps_its_secr
     assert!(!refused.status().is_redirection(), "{}", refused.status());
 
     // Registered and tested: the notice goes, the old secret still works,
-    // and the next sign-in binds it to its issuer.
+    // and the successful test binds it to its issuer.
     provider.register_redirect_uri(&view.redirect_uri).await;
     let callback = admin
         .through_provider("/sso/start?org=acme&test=1", "adam@acme.test")

@@ -148,20 +148,25 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSess
 /// break-glass sign-in excepted), or it signed in through a provider the
 /// org has since replaced.
 fn sso_rule_ends(current: &OrgSession, tx: &OrgTx) -> Option<&'static str> {
-    let org = tx.org_label()?;
-    let owner = tx
-        .actor()
-        .is_some_and(|a| a.role == crate::roles::Role::Owner);
+    let (org, actor) = (tx.org_label()?, tx.actor()?);
     if current.method == session::AuthMethod::Sso {
         let replaced = org.sso_sessions_valid_after.is_some_and(|after| {
             current.authenticated_at < (after.unix_timestamp_nanos() / 1_000_000) as i64
         });
         replaced.then_some("provider_replaced")
-    } else if org.sso_enforced && !(current.break_glass && owner) {
+    } else if org.sso_enforced && !counts_under_required_sso(current, actor.role) {
         Some("sso_required")
     } else {
         None
     }
+}
+
+/// Whether a session counts in an organization that requires single
+/// sign-on: it signed in through the provider, or it is an owner's
+/// break-glass sign-in (while they are an owner).
+pub fn counts_under_required_sso(current: &OrgSession, role: crate::roles::Role) -> bool {
+    current.method == session::AuthMethod::Sso
+        || (current.break_glass && role == crate::roles::Role::Owner)
 }
 
 /// Records, in the member's transaction, that their session ends because of

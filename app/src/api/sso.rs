@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{Ctx, ctx, member_of, session_ended, session_error, with_status},
+    super::context::{
+        Ctx, counts_under_required_sso, ctx, member_of, session_ended, session_error, with_status,
+    },
     crate::{
         domain::{
-            session::{self, AuthMethod},
+            session,
             sso::{connection, domains, notify, oidc},
             tenancy::OrgTx,
         },
@@ -242,9 +244,8 @@ pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
             }
             // The admin's own session ends with the others when it did not
             // sign in through the provider: they sign in again through it.
-            let owner = tx.actor().is_some_and(|a| a.role == Role::Owner);
-            let own_session_ends =
-                on && current.method != AuthMethod::Sso && !(current.break_glass && owner);
+            let role = tx.actor().expect("a member transaction").role;
+            let own_session_ends = on && !counts_under_required_sso(&current, role);
             if own_session_ends {
                 session_ended(&mut tx, &ctx.meta, current.method, "sso_required").await?;
             }

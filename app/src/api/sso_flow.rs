@@ -345,9 +345,11 @@ pub async fn callback(
             return stopped(ctx, &org, flow.purpose, None, Stop::Failure(failure)).await;
         }
     };
-    let mut tx = Tenant::begin_without_membership(ctx.db(), org.org_id, None).await?;
-    connection::reseal_if_old(&mut tx, &ctx.state.sso, &connection, &secret).await?;
-    tx.commit().await?;
+    if connection.needs_reseal(&ctx.state.sso) {
+        let mut tx = Tenant::begin_without_membership(ctx.db(), org.org_id, None).await?;
+        connection::reseal_if_old(&mut tx, &ctx.state.sso, &connection, &secret).await?;
+        tx.commit().await?;
+    }
     let user_id = match sign_in::admit(ctx.db(), &ctx.meta, &org, &connection, &claims).await? {
         Ok(Admission::Enter(user_id)) => user_id,
         Ok(Admission::Prove(pending)) => return ask_for_proof(ctx, *pending).await,
@@ -542,24 +544,11 @@ async fn stopped(
 
 /// "code: detail" for a test report.
 fn failure_report(stop: &Stop) -> String {
-    format!("{} — {}", describe(stop.code()), stop.detail())
-}
-
-/// The failure page's title for a code (the page itself says more).
-fn describe(code: &str) -> &'static str {
-    match code {
-        "state_mismatch" => "The answer did not belong to this sign-in",
-        "wrong_connection" => "The answer came back for another connection",
-        "connection_changed" => "The connection changed during the sign-in",
-        "issuer_mismatch" => "The answer did not name this provider",
-        "provider_denied" => "The provider did not sign you in",
-        "provider_unreachable" => "The provider cannot be reached",
-        "provider_misconfigured" => "The provider's settings do not match",
-        "code_refused" => "The provider refused to finish the sign-in",
-        "no_id_token" | "invalid_id_token" => "The identity could not be trusted",
-        "secret_unreadable" => "The client secret cannot be opened",
-        _ => "The sign-in did not work",
-    }
+    format!(
+        "{} — {}",
+        crate::sso_failure::describe(stop.code()).0,
+        stop.detail()
+    )
 }
 
 /// Records `auth.sign_in_failed` with method `sso` in the org.

@@ -19,7 +19,7 @@ use {
         domain::{
             accounts::{self, ConfirmedBy},
             audit::{self, Event},
-            auth, mail, rate_limit,
+            auth, mail,
             session::{self, AuthMethod},
             sso::{
                 identity::LinkedBy,
@@ -91,7 +91,7 @@ pub async fn get_pending_link() -> Result<LinkView, AppError> {
         async move {
             let ctx = ctx().await?;
             let p = pending(&ctx).await?;
-            let provider = reqwest_host(&p.issuer);
+            let provider = host_of(&p.issuer);
             Ok(LinkView {
                 org_name: p.org_name,
                 org_slug: p.org_slug,
@@ -106,7 +106,7 @@ pub async fn get_pending_link() -> Result<LinkView, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn reqwest_host(issuer: &str) -> String {
+fn host_of(issuer: &str) -> String {
     issuer
         .split_once("://")
         .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(rest))
@@ -157,19 +157,7 @@ pub async fn send_link_email() -> Result<(), AppError> {
         async move {
             let ctx = ctx().await?;
             let mut p = pending(&ctx).await?;
-            let env = ctx.auth_env();
-            let limits = &ctx.state.settings.rate_limits;
-            let ip = match ctx.meta.ip {
-                Some(ip) => format!("email:ip:{ip}"),
-                None => "email:ip:unknown".to_string(),
-            };
-            rate_limit::hit(env.db, &ip, limits.email_requests_per_ip).await?;
-            rate_limit::hit(
-                env.db,
-                &format!("email:account:{}", p.email.to_lowercase()),
-                limits.email_requests_per_account,
-            )
-            .await?;
+            auth::limit_email_requests(&ctx.auth_env(), &p.email).await?;
             let mut tx =
                 Tenant::begin_without_membership(ctx.db(), p.org_id, Some(p.user_id)).await?;
             // Only the newest link works.
@@ -218,13 +206,9 @@ pub async fn confirm_link_email(token: String) -> Result<(), AppError> {
                     "Open this link in the browser where you signed in with single sign-on, within 15 minutes of signing in.",
                 )
             })?;
-            // The link must be the one mailed for this very sign-in,
-            // checked before it is spent.
+            // The link must be the one mailed for this very sign-in (and so
+            // for its account), checked before it is spent.
             if p.email_token_hash.as_deref() != Some(tokens::hash(&token).as_slice()) {
-                return Err(AppError::field("", "This confirmation link is not valid here."));
-            }
-            let owner = lookup::auth_token(ctx.db(), &tokens::hash(&token), Purpose::SsoLink.as_str()).await?;
-            if owner.is_none_or(|o| o.user_id != p.user_id) {
                 return Err(AppError::field("", "This confirmation link is not valid here."));
             }
             let mut user_tx = match tokens::consume(ctx.db(), &token, Purpose::SsoLink).await? {

@@ -6,6 +6,9 @@
 use crate::api::sso_sign_in::StartSso;
 use leptos::prelude::*;
 
+/// The look of the main "Continue with single sign-on" button.
+pub const SSO_BUTTON: &str = "flex w-full items-center justify-center gap-2 rounded-lg bg-slate-900 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-slate-700 disabled:cursor-wait disabled:opacity-70";
+
 #[component]
 pub fn SsoStart(
     /// The organization whose provider to use.

@@ -65,8 +65,6 @@ pub enum ConfirmedBy {
     SingleSignOn,
     /// The verification link, opened in another browser than the sign-up's.
     VerificationLinkElsewhere,
-    /// An invitation link to the address.
-    Invitation,
     /// An emailed sign-in link.
     SignInLink,
 }
@@ -80,7 +78,6 @@ impl ConfirmedBy {
             ConfirmedBy::VerificationLinkElsewhere => {
                 "with its confirmation link, opened in another browser than the one that signed up"
             }
-            ConfirmedBy::Invitation => "when you accepted an invitation sent to it",
             ConfirmedBy::SignInLink => "with an emailed sign-in link",
         }
     }

@@ -594,7 +594,7 @@ pub async fn request_sign_in_link(
     email: &Email,
     org: Option<&lookup::OrgSummary>,
 ) -> Result<(), AppError> {
-    limit_email_requests(env, email).await?;
+    limit_email_requests(env, email.as_str()).await?;
     let Some(identity) = lookup::user_for_sign_in(env.db, email.as_str()).await? else {
         return Ok(());
     };
@@ -688,8 +688,8 @@ pub async fn sign_in_with_link(
 }
 
 /// Counts one emailed-link request against the client address and the
-/// account; refuses once either is over its limit.
-async fn limit_email_requests(env: &AuthEnv<'_>, email: &Email) -> Result<(), AppError> {
+/// account (`email`); refuses once either is over its limit.
+pub async fn limit_email_requests(env: &AuthEnv<'_>, email: &str) -> Result<(), AppError> {
     rate_limit::hit(
         env.db,
         &env.ip_bucket("email"),
@@ -698,7 +698,7 @@ async fn limit_email_requests(env: &AuthEnv<'_>, email: &Email) -> Result<(), Ap
     .await?;
     rate_limit::hit(
         env.db,
-        &account_bucket("email", email.as_str()),
+        &account_bucket("email", email),
         env.limits.email_requests_per_account,
     )
     .await?;
@@ -711,7 +711,7 @@ async fn limit_email_requests(env: &AuthEnv<'_>, email: &Email) -> Result<(), Ap
 
 /// Sends a reset link if the address has an account. Always "works".
 pub async fn request_password_reset(env: &AuthEnv<'_>, email: &Email) -> Result<(), AppError> {
-    limit_email_requests(env, email).await?;
+    limit_email_requests(env, email.as_str()).await?;
     let Some(identity) = lookup::user_for_sign_in(env.db, email.as_str()).await? else {
         return Ok(());
     };

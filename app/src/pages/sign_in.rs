@@ -9,7 +9,7 @@ use crate::{
     components::{
         form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
         layout::{AuthCard, MessagePage},
-        sso_start::SsoStart,
+        sso_start::{SSO_BUTTON, SsoStart},
     },
     error::AppError,
 };
@@ -165,8 +165,6 @@ fn OrgSignIn(org: OrgLogin, email: Signal<String>) -> impl IntoView {
         </AuthCard>
     }
 }
-
-const SSO_BUTTON: &str = "flex w-full items-center justify-center gap-2 rounded-lg bg-slate-900 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-slate-700 disabled:cursor-wait disabled:opacity-70";
 
 /// The organization's provider, first among the ways in.
 #[component]

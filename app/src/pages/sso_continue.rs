@@ -17,7 +17,7 @@ use crate::{
     api::session::get_org_login,
     components::{
         layout::{AuthCard, MessagePage},
-        sso_start::SsoStart,
+        sso_start::{SSO_BUTTON, SsoStart},
     },
 };
 use leptos::{either::EitherOf3, prelude::*};
@@ -109,7 +109,7 @@ fn Confirm(slug: String, hint: String) -> impl IntoView {
                                         slug=org.slug.clone()
                                         login_hint=Signal::derive(move || hint.clone())
                                         label="Continue with single sign-on"
-                                        class="flex w-full items-center justify-center gap-2 rounded-lg bg-slate-900 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-slate-700"
+                                        class=SSO_BUTTON
                                         testid="sso-confirm"
                                         icon=true
                                     />

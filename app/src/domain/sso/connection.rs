@@ -76,6 +76,12 @@ impl Connection {
         rt.keys.open(&self.key_id, &self.sealed_secret, &purpose)
     }
 
+    /// Sealed by an older key, or before secrets were bound to their
+    /// issuer: [`reseal_if_old`] has work to do.
+    pub fn needs_reseal(&self, rt: &SsoRuntime) -> bool {
+        self.key_id != rt.keys.current_id() || !self.secret_bound
+    }
+
     pub fn endpoint(&self) -> Endpoint<'_> {
         Endpoint {
             connection_id: self.id,
@@ -430,7 +436,7 @@ pub async fn reseal_if_old(
     connection: &Connection,
     secret: &str,
 ) -> Result<(), sqlx::Error> {
-    if connection.key_id == rt.keys.current_id() && connection.secret_bound {
+    if !connection.needs_reseal(rt) {
         return Ok(());
     }
     let (key_id, sealed) = rt.keys.seal(

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod pages;
 pub mod roles;
 pub mod sso_failure;
+pub mod text;
 pub mod validation;
 
 #[cfg(feature = "ssr")]
@@ -118,7 +119,13 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/trellis.css" />
         <Title formatter=|title: String| {
-            if title.is_empty() { "Trellis".to_string() } else { format!("{title} · Trellis") }
+            let title = if title.is_empty() { "Trellis".to_string() } else { format!("{title} · Trellis") };
+            // leptos_meta writes the formatted title into the server's HTML
+            // unescaped; titles carry org names, so escape them there. In
+            // the browser the text goes to `document.title`, which is text.
+            #[cfg(feature = "ssr")]
+            let title = crate::text::escape_html(&title);
+            title
         } />
         // Every page renders completely on the server before it is sent
         // (SsrMode::Async), so a page can still answer with a redirect or a

@@ -26,6 +26,9 @@ impl Environment {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub environment: Environment,
+    /// Whether `/dev/mailbox` shows the outbox (to loopback clients only):
+    /// outside production, when no SMTP server is configured.
+    pub dev_mailbox: bool,
     /// Scheme, host and port people reach the app at, without a trailing
     /// slash; every link in mail is built from it.
     pub public_base_url: String,
@@ -33,6 +36,9 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// How long invitation links work.
     pub invitation_ttl: time::Duration,
+    /// How long an export may wait for its reader to take the next chunk
+    /// before it gives its database connection back.
+    pub export_chunk_deadline: std::time::Duration,
 }
 
 /// Shared application state, cheap to clone.

@@ -132,6 +132,10 @@ impl OrgName {
             _ if value.chars().any(char::is_control) => {
                 Err("The name contains characters that cannot be shown.".into())
             }
+            _ if crate::text::has_direction_controls(&value) => Err(
+                "The name contains characters that change the direction of text; remove them."
+                    .into(),
+            ),
             _ => Ok(Self(value)),
         }
     }
@@ -154,6 +158,10 @@ impl DisplayName {
             _ if value.chars().any(char::is_control) => {
                 Err("Your name contains characters that cannot be shown.".into())
             }
+            _ if crate::text::has_direction_controls(&value) => Err(
+                "Your name contains characters that change the direction of text; remove them."
+                    .into(),
+            ),
             _ => Ok(Self(value)),
         }
     }

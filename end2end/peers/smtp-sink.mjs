@@ -33,6 +33,7 @@ const smtp = new SMTPServer({
           subject: mail.subject ?? '',
           text: mail.text ?? '',
           html: typeof mail.html === 'string' ? mail.html : '',
+          headers: (mail.headerLines ?? []).map((h) => h.key.toLowerCase()),
           received_at: new Date().toISOString(),
         });
         callback();

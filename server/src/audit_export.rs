@@ -13,13 +13,22 @@ use app::{
     state::AppState,
 };
 use axum::{
+    Extension,
     body::Body,
     extract::{Path, Query, State},
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
 use futures::StreamExt;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 use tower_sessions::Session;
+use uuid::Uuid;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct ExportParams {
@@ -34,6 +43,7 @@ const CHUNK_ROWS: usize = 500;
 
 pub async fn export(
     State(state): State<AppState>,
+    Extension(slots): Extension<Arc<ExportSlots>>,
     session: Session,
     parts: Parts,
     Path(slug): Path<String>,
@@ -52,7 +62,12 @@ pub async fn export(
     let mut tx = match member_of(&ctx, &slug, Permission::ViewAudit).await {
         Ok((tx, _)) => tx,
         Err(AppError::Unauthenticated) => {
-            return Redirect::to(&format!("/o/{slug}/login")).into_response();
+            let login = app::api::navigation::local_path(
+                &ctx.state.settings.public_base_url,
+                &format!("/o/{slug}/login"),
+            )
+            .unwrap_or_else(|| "/login".into());
+            return Redirect::to(&login).into_response();
         }
         Err(AppError::Forbidden) => {
             return (
@@ -67,10 +82,38 @@ pub async fn export(
         }
     };
 
+    let Some(slot) = slots.claim(tx.org_id().0) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "60")],
+            "Too many exports are running at the moment. Try again in a minute.",
+        )
+            .into_response();
+    };
+    let deadline = ctx.state.settings.export_chunk_deadline;
+
     // The transaction moves into a task that feeds the body; a slow reader
-    // slows the task down (bounded channel) instead of filling memory.
+    // slows the task down (bounded channel) instead of filling memory. A
+    // reader that takes no chunk for `deadline` loses the download, and the
+    // task gives its pooled connection back.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
     tokio::spawn(async move {
+        let _slot = slot;
+        let send = |chunk: String| {
+            let sender = &sender;
+            async move {
+                match tokio::time::timeout(deadline, sender.send(Ok(chunk))).await {
+                    Ok(Ok(())) => true,
+                    Ok(Err(_)) => false, // the client went away
+                    Err(_) => {
+                        tracing::warn!("audit export ended: the client stopped reading");
+                        false
+                    }
+                }
+            }
+        };
         // A byte-order mark, so spreadsheet programs read the UTF-8 as such.
         let mut chunk = format!(
             "\u{feff}{}",
@@ -89,8 +132,8 @@ pub async fn export(
                         in_chunk += 1;
                         if in_chunk == CHUNK_ROWS {
                             in_chunk = 0;
-                            if sender.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
-                                return; // the client went away
+                            if !send(std::mem::take(&mut chunk)).await {
+                                return;
                             }
                         }
                     }
@@ -98,14 +141,30 @@ pub async fn export(
                 }
             }
         }
-        if !chunk.is_empty() {
-            let _ = sender.send(Ok(chunk)).await;
+        if !chunk.is_empty() && !send(chunk).await {
+            return;
         }
         let _ = tx.commit().await;
+        done.store(true, Ordering::Release);
     });
-    let body = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    });
+    // The body ends with an error unless the task sent everything, so a
+    // download cut short never looks complete.
+    let body = futures::stream::unfold(
+        (receiver, finished, false),
+        |(mut receiver, finished, over)| async move {
+            if over {
+                return None;
+            }
+            match receiver.recv().await {
+                Some(item) => Some((item, (receiver, finished, false))),
+                None if finished.load(Ordering::Acquire) => None,
+                None => Some((
+                    Err(std::io::Error::other("export cut short")),
+                    (receiver, finished, true),
+                )),
+            }
+        },
+    );
     let date = time::OffsetDateTime::now_utc().date();
     (
         [
@@ -119,6 +178,58 @@ pub async fn export(
         Body::from_stream(body),
     )
         .into_response()
+}
+
+/// How many exports may run at once, in all and per organization: each one
+/// holds a pooled connection for as long as its download lasts.
+#[derive(Debug)]
+pub struct ExportSlots {
+    total: usize,
+    per_org: usize,
+    running: Mutex<HashMap<Uuid, usize>>,
+}
+
+impl ExportSlots {
+    /// At most a third of the pool (at least one) and two per organization.
+    pub fn for_pool(max_connections: u32) -> Self {
+        Self {
+            total: (max_connections as usize / 3).max(1),
+            per_org: 2,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn claim(self: &Arc<Self>, org: Uuid) -> Option<ExportSlot> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = running.values().sum();
+        let mine = running.get(&org).copied().unwrap_or(0);
+        if total >= self.total || mine >= self.per_org {
+            return None;
+        }
+        running.insert(org, mine + 1);
+        Some(ExportSlot {
+            slots: self.clone(),
+            org,
+        })
+    }
+}
+
+/// A running export's place; freed when the export ends, however it ends.
+struct ExportSlot {
+    slots: Arc<ExportSlots>,
+    org: Uuid,
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        let mut running = self.slots.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = running.get_mut(&self.org) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.org);
+            }
+        }
+    }
 }
 
 /// Ends an export's body with an error (the client sees a broken download,

@@ -131,6 +131,29 @@ impl Config {
             &get("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()),
         )?;
 
+        // Development and test mode come with conveniences that are unsafe
+        // on a network (the mailbox with live sign-in links, demo accounts
+        // with a published password, the published SSO key, identity
+        // providers over plain http or on private addresses): they exist
+        // only on a loopback address.
+        if !production && !listen_addr.ip().is_loopback() {
+            return Err(ConfigError {
+                variable: "APP_ENV",
+                problem: match get("APP_ENV") {
+                    None => format!(
+                        "is not set, and the server would listen on {listen_addr}, which is not a \
+                         loopback address: set APP_ENV=production to serve on a network \
+                         (development mode listens on 127.0.0.1 or [::1] only)"
+                    ),
+                    Some(mode) => format!(
+                        "{mode} mode listens on a loopback address only (127.0.0.1 or [::1]), \
+                         not on {listen_addr} (LEPTOS_SITE_ADDR): its conveniences would be open \
+                         to the network; use APP_ENV=production there"
+                    ),
+                },
+            });
+        }
+
         let public_base_url = required("PUBLIC_BASE_URL", &format!("http://{listen_addr}"))?;
         let public_base_url = public_base_url.trim_end_matches('/').to_string();
         let scheme_ok = if production {
@@ -470,6 +493,30 @@ mod tests {
         vars.retain(|(k, _)| *k != "SSO_ENCRYPTION_KEYS");
         vars.push(("SSO_ENCRYPTION_KEYS", DEV_SSO_KEY));
         assert_eq!(config(&vars).unwrap_err().variable, "SSO_ENCRYPTION_KEYS");
+    }
+
+    #[test]
+    fn development_mode_is_refused_off_loopback() {
+        // No APP_ENV on a network address: stops, naming the variable.
+        let err = config(&[("LEPTOS_SITE_ADDR", "0.0.0.0:3000")]).unwrap_err();
+        assert_eq!(err.variable, "APP_ENV");
+        assert!(err.problem.contains("is not set"), "{err}");
+        for mode in ["development", "test"] {
+            for addr in ["0.0.0.0:3000", "192.168.1.20:3000", "[::]:3000"] {
+                let err = config(&[("APP_ENV", mode), ("LEPTOS_SITE_ADDR", addr)]).unwrap_err();
+                assert_eq!(err.variable, "APP_ENV", "{mode} on {addr}");
+                assert!(err.problem.contains("loopback"), "{err}");
+            }
+        }
+        // Loopback, either family: development works.
+        for addr in ["127.0.0.1:3000", "[::1]:3000", "127.0.0.2:3000"] {
+            let config = config(&[("LEPTOS_SITE_ADDR", addr)]).unwrap();
+            assert_eq!(config.environment, Environment::Development);
+        }
+        // Production may listen anywhere.
+        let mut vars = production();
+        vars.push(("LEPTOS_SITE_ADDR", "0.0.0.0:3000"));
+        assert!(config(&vars).is_ok());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Layers every request passes through: the client's address, the
 //! same-origin check on state-changing requests, and security headers.
 
-use app::{domain::request::ClientIp, state::Environment};
+use app::{domain::request::ClientIp, error::AppError, state::Environment};
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
@@ -157,6 +157,96 @@ pub async fn security_headers(State(hsts): State<bool>, request: Request, next: 
         );
     }
     response
+}
+
+/// Server-function inputs the functions never see as such: a NUL character
+/// (PostgreSQL cannot store it in text, so it would surface as a database
+/// error) is refused here for every function at once, and arguments that do
+/// not even parse (a `bool` that is not one) are the client's mistake, a
+/// 422, not the server's 500.
+pub async fn server_fn_inputs(request: Request, next: Next) -> Response {
+    if request.method() != Method::POST || !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let json = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| !v.contains("text/html"));
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response();
+    };
+    let nul = bytes.contains(&0)
+        || bytes
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    if nul {
+        let error = AppError::field("", "The form contains a character that cannot be stored.");
+        return client_error(json, StatusCode::UNPROCESSABLE_ENTITY, &error);
+    }
+    let response = next
+        .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    // Our own functions answer their failures with the right status (see
+    // `with_status`); a 500 that carries a validation error comes from the
+    // framework's argument parsing.
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .unwrap_or_default();
+    match serde_json::from_slice::<AppError>(&bytes) {
+        Ok(error @ AppError::Validation { .. }) => {
+            client_error(json, StatusCode::UNPROCESSABLE_ENTITY, &error)
+        }
+        _ => Response::from_parts(parts, axum::body::Body::from(bytes)),
+    }
+}
+
+/// Larger than the request body limit, so the limit layer decides first.
+const MAX_FORM_BYTES: usize = 1024 * 1024;
+
+fn client_error(json: bool, status: StatusCode, error: &AppError) -> Response {
+    if json {
+        let body = serde_json::to_vec(error).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    } else {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            format!(
+                "<!doctype html><title>Please check the form</title><p>{}</p>\
+                 <p>Go back, correct it and send it again.</p>",
+                app::text::escape_html(&error.to_string())
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// The answer to a request whose handler panicked: the panic is logged (the
+/// message only: it may not hold secrets, but it holds no request data
+/// either), the client gets a plain error page.
+pub fn panic_page(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        "<!doctype html><title>Something went wrong</title><p>Something went wrong on our side. \
+         Please try again in a moment.</p><p><a href=\"/\">Back to Trellis</a></p>",
+    )
+        .into_response()
 }
 
 #[cfg(test)]

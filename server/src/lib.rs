@@ -5,6 +5,7 @@
 
 pub mod audit_export;
 pub mod config;
+pub mod form_errors;
 pub mod health;
 pub mod http;
 pub mod mail;

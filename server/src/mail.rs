@@ -189,7 +189,9 @@ impl MailWorker {
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject)
+            // Rendering keeps subjects on one line; a row queued by an
+            // older version may not be.
+            .subject(app::text::one_line(subject))
             .multipart(MultiPart::alternative_plain_html(
                 text.to_string(),
                 html.to_string(),

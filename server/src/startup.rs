@@ -28,7 +28,11 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::{Connection, PgPool, postgres::PgPoolOptions};
 use std::{sync::Arc, time::Duration};
 use tokio::net::TcpListener;
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+/// How long a CSV export waits for its reader to take the next chunk before
+/// it ends the download and gives its database connection back.
+const EXPORT_CHUNK_DEADLINE: Duration = Duration::from_secs(15);
+use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -131,6 +135,7 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         sso: Arc::new(sso),
         settings: Arc::new(Settings {
             environment: config.environment,
+            dev_mailbox: !config.environment.is_production() && config.smtp_url.is_none(),
             public_base_url: config.public_base_url.clone(),
             session: SessionPolicy {
                 idle: config.session_idle_timeout,
@@ -139,6 +144,7 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
             },
             rate_limits: RateLimits::default().scaled(config.rate_limit_multiplier),
             invitation_ttl: config.invitation_ttl,
+            export_chunk_deadline: EXPORT_CHUNK_DEADLINE,
         }),
         leptos_options: leptos_options(&config),
     };
@@ -295,6 +301,15 @@ pub fn build_router(
         state.settings.environment,
     ));
 
+    let seal = Arc::new(crate::form_errors::FormErrorSeal::new(
+        state.sso.keys.derive("form error seal"),
+        &state.settings.public_base_url,
+    ));
+
+    let exports = Arc::new(crate::audit_export::ExportSlots::for_pool(
+        state.db.pool().options().get_max_connections(),
+    ));
+
     let routes = generate_route_list(App);
     let mut router = Router::new();
     for (path, route) in plain_routes() {
@@ -306,7 +321,13 @@ pub fn build_router(
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::Extension(exports))
+        .layer(middleware::from_fn(crate::http::server_fn_inputs))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            seal,
+            crate::form_errors::seal_form_errors,
+        ))
         .layer(middleware::from_fn_with_state(origins, same_origin))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
@@ -314,6 +335,8 @@ pub fn build_router(
             client_ip,
         ))
         .layer(middleware::from_fn_with_state(https, security_headers))
+        // A panic in any request is a logged 500 page, not a dropped connection.
+        .layer(CatchPanicLayer::custom(crate::http::panic_page))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

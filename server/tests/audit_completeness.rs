@@ -525,17 +525,7 @@ async fn every_state_changing_endpoint_records_an_audit_event(
 
     // Single sign-on: the connection, its test sign-in, domains, policy.
     let response = adam
-        .submit(
-            "/api/sso/save",
-            "/o/acme/sso",
-            &[
-                ("slug", "acme"),
-                ("issuer_url", &provider.issuer),
-                ("client_id", "trellis"),
-                ("client_secret", "trellis-secret"),
-                ("default_role", "member"),
-            ],
-        )
+        .save_sso_connection("acme", &provider.issuer, "trellis-secret", "member")
         .await;
     succeeded(&response);
     ledger.check("/api/sso/save", "sso.connection_saved").await;

@@ -900,7 +900,7 @@ async fn rate_limits_answer_with_the_wait_and_expire(_: PgPoolOptions, connect: 
         AppOptions {
             rate_limits: RateLimits {
                 sign_in_per_ip: Limit::per(3, window),
-                sign_in_failures_per_account: Limit::per(2, window),
+                sign_in_failures_per_account_anywhere: Limit::per(2, window),
                 ..RateLimits::default()
             },
             ..AppOptions::default()
@@ -921,7 +921,8 @@ async fn rate_limits_answer_with_the_wait_and_expire(_: PgPoolOptions, connect: 
         }
     };
 
-    // Per account: two failures, then the account waits, even from elsewhere.
+    // Per account, from anywhere: two failures, then the account waits (the
+    // per-address count is tested in hardening.rs).
     for ip in ["10.0.0.1", "10.0.0.2"] {
         assert_eq!(
             attempt(ip, "mia@acme.test", "wrong").await.status(),

@@ -58,17 +58,7 @@ async fn save_connection(
     role: &str,
 ) -> reqwest::Response {
     admin
-        .submit(
-            "/api/sso/save",
-            "/o/acme/sso",
-            &[
-                ("slug", "acme"),
-                ("issuer_url", issuer),
-                ("client_id", "trellis"),
-                ("client_secret", secret),
-                ("default_role", role),
-            ],
-        )
+        .save_sso_connection("acme", issuer, secret, role)
         .await
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     super::context::{ctx, member_of, with_status},
+    super::navigation::redirect,
     crate::{
         audit::ActionGroup,
         domain::{
@@ -17,7 +18,6 @@ use {
         },
         roles::Permission,
     },
-    leptos_axum::redirect,
 };
 
 /// One event as the page shows it.

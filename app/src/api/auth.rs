@@ -11,6 +11,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     super::context::{Ctx, ctx, member, session_error, url_encode, with_status},
+    super::navigation::redirect,
     crate::{
         domain::{
             audit::{self, Event},
@@ -25,7 +26,6 @@ use {
         roles::Permission,
         validation::{DisplayName, Email, NewPassword, OrgName, OrgSlug},
     },
-    leptos_axum::redirect,
 };
 
 /// Creates an account and its first organization, then asks for the email
@@ -45,7 +45,20 @@ pub async fn sign_up(
             let mut v = Validator::new();
             let name_ok = v.check("name", DisplayName::parse(&name));
             let email_ok = v.check("email", Email::parse(&email));
-            let password_ok = v.check("password", NewPassword::parse(&password));
+            let password_ok = v
+                .check("password", NewPassword::parse(&password))
+                .and_then(|p| {
+                    let related = [
+                        email.as_str(),
+                        name.as_str(),
+                        org_name.as_str(),
+                        slug.as_str(),
+                    ];
+                    v.check(
+                        "password",
+                        crate::domain::password::check_strength(&p, &related).map(|()| p),
+                    )
+                });
             let org_ok = v.check("org_name", OrgName::parse(&org_name));
             // A blank URL name is derived from the organization's name.
             let slug = if slug.trim().is_empty() {
@@ -421,7 +434,10 @@ pub async fn use_sign_in_link(token: String, org: Option<String>) -> Result<(), 
             let ctx = ctx().await?;
             let org = form_org(&ctx, &org).await?;
             match auth::sign_in_with_link(&ctx.auth_env(), &token, org.as_ref()).await? {
-                Ok(who) => enter_after_authentication(&ctx, who, org.as_ref(), false).await,
+                // An owner's emailed link counts as break-glass where the org
+                // requires SSO: it proves the mailbox, and the owner's way in
+                // must not hang on a password others can keep throttled.
+                Ok(who) => enter_after_authentication(&ctx, who, org.as_ref(), true).await,
                 Err(LinkFailure::Token(TokenProblem::Expired)) => Err(AppError::field(
                     "",
                     "This sign-in link has expired. Ask for a new one below.",
@@ -448,11 +464,10 @@ pub async fn enter_org(slug: String) -> Result<(), AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let pending = session::pending(&ctx.session)
-                .await
-                .map_err(session_error)?
-                .filter(|p| p.is_fresh(&ctx.state.settings.session, session::now()))
-                .ok_or(AppError::Unauthenticated)?;
+            let pending =
+                session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?;
             let org = lookup::org_by_slug(ctx.db(), slug.trim())
                 .await?
                 .ok_or(AppError::NotFound)?;
@@ -486,17 +501,14 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
         async move {
             let ctx = ctx().await?;
             let policy = ctx.state.settings.session;
-            let (user_id, method) = if let Some(p) = session::pending(&ctx.session)
-                .await
-                .map_err(session_error)?
-                .filter(|p| p.is_fresh(&policy, session::now()))
-            {
-                (p.user_id, p.method)
-            } else {
-                let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
-                drop(tx);
-                (current.user_id, current.method)
-            };
+            let (user_id, method) =
+                if let Some(p) = session::live_pending(ctx.db(), &ctx.session, &policy).await? {
+                    (p.user_id, p.method)
+                } else {
+                    let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+                    drop(tx);
+                    (current.user_id, current.method)
+                };
             let slug = if slug.trim().is_empty() {
                 OrgSlug::suggest(&org_name)
             } else {
@@ -568,8 +580,10 @@ pub async fn sign_out(next: Option<String>) -> Result<(), AppError> {
                 Err(_) => "/login?signed_out=1".to_string(),
             };
             session::end(&ctx.session).await.map_err(session_error)?;
-            let next =
-                next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'));
+            // A `next` that would leave this site is ignored.
+            let next = next.and_then(|n| {
+                super::navigation::local_path(&ctx.state.settings.public_base_url, &n)
+            });
             redirect(next.as_deref().unwrap_or(&login));
             Ok(())
         }
@@ -686,7 +700,14 @@ pub async fn reset_password(
         async move {
             let ctx = ctx().await?;
             let mut v = Validator::new();
-            let new_password = v.check("password", NewPassword::parse(&password));
+            let new_password = v
+                .check("password", NewPassword::parse(&password))
+                .and_then(|p| {
+                    v.check(
+                        "password",
+                        crate::domain::password::check_strength(&p, &[]).map(|()| p),
+                    )
+                });
             if new_password.is_some() && password != confirm {
                 v.add("confirm", "The two passwords are not the same.");
             }

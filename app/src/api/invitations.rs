@@ -16,7 +16,6 @@ use {
         domain::{
             auth,
             invitations::{self, AcceptRefused, Joined, LinkState},
-            password,
             session::{self, AuthMethod},
             tenancy::{UserScope, lookup},
         },
@@ -60,10 +59,8 @@ async fn signed_in_user(ctx: &Ctx) -> Result<Option<(UserId, String, AuthMethod)
             Err(_) => None,
         }
     } else {
-        session::pending(&ctx.session)
-            .await
-            .map_err(session_error)?
-            .filter(|p| p.is_fresh(&ctx.state.settings.session, session::now()))
+        session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
+            .await?
             .map(|p| (p.user_id, p.method))
     };
     let Some((user_id, method)) = user else {
@@ -167,17 +164,22 @@ pub async fn accept_invitation_new(
     with_status(
         async move {
             let ctx = ctx().await?;
+            auth::limit_password_setting(&ctx.auth_env()).await?;
             let (display_name, new_password) = invitations::parse_new_account(&name, &password)
                 .map_err(|e| e.keeping(&[("name", name.as_str())]))?;
-            let hash = password::hash(&new_password).await?;
             let email = match invitations::find(ctx.db(), &token).await? {
                 LinkState::Open(i) => i.email,
                 _ => String::new(),
             };
-            let joined =
-                invitations::accept_as_new_user(ctx.db(), &ctx.meta, &token, display_name, hash)
-                    .await?
-                    .map_err(|r| refused(r, &email))?;
+            let joined = invitations::accept_as_new_user(
+                ctx.db(),
+                &ctx.meta,
+                &token,
+                display_name,
+                &new_password,
+            )
+            .await?
+            .map_err(|r| refused(r, &email))?;
             enter(&ctx, joined, AuthMethod::Password).await
         }
         .await,

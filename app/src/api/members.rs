@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     super::context::{ctx, member_of, session_error, url_encode, when, with_status},
+    super::navigation::redirect,
     crate::{
         domain::{invitations, members, session},
         ids::{InvitationId, UserId},
         roles::Permission,
     },
-    leptos_axum::redirect,
 };
 
 /// A member as the list shows them.
@@ -235,7 +235,7 @@ pub async fn invite_members(slug: String, emails: String, role: String) -> Resul
             let count = invitations::invite(
                 &mut tx,
                 &ctx.meta,
-                ctx.base_url(),
+                &sending(&ctx),
                 &addresses,
                 role,
                 ctx.state.settings.invitation_ttl,
@@ -266,7 +266,7 @@ pub async fn resend_invitation(slug: String, invitation_id: String) -> Result<()
             let email = invitations::resend(
                 &mut tx,
                 &ctx.meta,
-                ctx.base_url(),
+                &sending(&ctx),
                 id,
                 ctx.state.settings.invitation_ttl,
             )
@@ -277,6 +277,15 @@ pub async fn resend_invitation(slug: String, invitation_id: String) -> Result<()
         }
         .await,
     )
+}
+
+#[cfg(feature = "ssr")]
+fn sending(ctx: &super::context::Ctx) -> invitations::Sending<'_> {
+    invitations::Sending {
+        db: ctx.db(),
+        base_url: ctx.base_url(),
+        limits: &ctx.state.settings.rate_limits,
+    }
 }
 
 /// Withdraws an invitation; its link stops working.

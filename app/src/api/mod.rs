@@ -7,6 +7,8 @@ pub mod auth;
 pub mod context;
 pub mod invitations;
 pub mod members;
+#[cfg(feature = "ssr")]
+pub mod navigation;
 pub mod session;
 pub mod settings;
 pub mod sso;

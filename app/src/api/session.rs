@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{ctx, member, member_of, session_error, with_status},
+    super::context::{Ctx, ctx, member, member_of, session_error, with_status},
     crate::{
         domain::{members, session, tenancy::UserScope, tenancy::lookup},
         roles::Permission,
@@ -169,10 +169,8 @@ pub async fn get_picker() -> Result<Picker, AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let pending = session::pending(&ctx.session)
-                .await
-                .map_err(session_error)?
-                .filter(|p| p.is_fresh(&ctx.state.settings.session, session::now()))
+            let pending = session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
+                .await?
                 .ok_or(AppError::Unauthenticated)?;
             let mut tx = UserScope::begin(ctx.db(), pending.user_id).await?;
             let me = sqlx::query!("select display_name, email from app_user where user_id = $1", pending.user_id.0)
@@ -211,10 +209,10 @@ pub async fn can_create_org() -> Result<bool, AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            let fresh_pending = session::pending(&ctx.session)
-                .await
-                .map_err(session_error)?
-                .is_some_and(|p| p.is_fresh(&ctx.state.settings.session, session::now()));
+            let fresh_pending =
+                session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
+                    .await?
+                    .is_some();
             Ok(fresh_pending || member(&ctx, Permission::ViewWorkspace).await.is_ok())
         }
         .await,
@@ -268,14 +266,16 @@ pub struct OutboxMail {
     pub status: String,
 }
 
-/// The newest mails in the outbox. Outside production only: in development
-/// with no SMTP server this is where mail can be read.
+/// The newest mails in the outbox: in development with no SMTP server this
+/// is where mail can be read. Never in production, never once mail really
+/// goes out, and only for a client on this machine (the mails hold live
+/// sign-in links).
 #[server(prefix = "/api", endpoint = "dev/mailbox")]
 pub async fn dev_mailbox() -> Result<Vec<OutboxMail>, AppError> {
     with_status(
         async move {
             let ctx = ctx().await?;
-            if ctx.state.settings.environment.is_production() {
+            if !mailbox_open(&ctx) {
                 return Err(AppError::NotFound);
             }
             let rows = sqlx::query!(
@@ -307,9 +307,18 @@ pub async fn dev_mailbox() -> Result<Vec<OutboxMail>, AppError> {
     )
 }
 
-/// Whether development conveniences (the local mailbox) are on.
+/// Whether the development mailbox is there for this client (pages point
+/// to it after sending mail).
 #[server(prefix = "/api", endpoint = "session/dev_mode")]
 pub async fn dev_mode() -> Result<bool, AppError> {
     let ctx = ctx().await?;
-    Ok(!ctx.state.settings.environment.is_production())
+    Ok(mailbox_open(&ctx))
+}
+
+#[cfg(feature = "ssr")]
+fn mailbox_open(ctx: &Ctx) -> bool {
+    let settings = &ctx.state.settings;
+    !settings.environment.is_production()
+        && settings.dev_mailbox
+        && ctx.meta.ip.is_some_and(|ip| ip.is_loopback())
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     super::context::{ctx, member_of, session_error, url_encode, with_status},
+    super::navigation::redirect,
     crate::{
         domain::{
             orgs::{self, SettingsRefused},
@@ -15,7 +16,6 @@ use {
         roles::Permission,
         validation::{OrgName, OrgSlug},
     },
-    leptos_axum::redirect,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

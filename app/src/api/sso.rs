@@ -10,6 +10,7 @@ use {
     super::context::{
         Ctx, counts_under_required_sso, ctx, member_of, session_ended, session_error, with_status,
     },
+    super::navigation::redirect,
     crate::{
         domain::{
             session,
@@ -19,7 +20,6 @@ use {
         roles::{Permission, Role},
         validation::EmailDomain,
     },
-    leptos_axum::redirect,
 };
 
 /// The connection as the settings page shows it: never the secret.

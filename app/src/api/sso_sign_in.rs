@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use {
     super::{
         context::{Ctx, ctx, session_error, with_status},
+        navigation::redirect,
         sso_flow::{self, PENDING_LINK},
     },
     crate::{
@@ -29,7 +30,6 @@ use {
             tokens::{self, Purpose, TokenProblem},
         },
     },
-    leptos_axum::redirect,
 };
 
 /// Starts a sign-in into `org` through its provider (with `test`, the

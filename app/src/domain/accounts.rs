@@ -117,7 +117,7 @@ pub async fn confirm_address(
     let row = sqlx::query!(
         r#"
         with before as (
-            select user_id, password_hash is not null as had_password
+            select user_id, has_password as had_password
             from app_user where user_id = $1 and email_verified_at is null
             for update
         )

@@ -39,9 +39,8 @@ impl Cursor {
 
     pub fn decode(text: &str) -> Option<Self> {
         let (micros, id) = text.split_once('.')?;
-        let micros: i128 = micros.parse().ok()?;
         Some(Self {
-            occurred_at: OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).ok()?,
+            occurred_at: super::members::time_from_micros(micros)?,
             id: Uuid::try_parse(id).ok()?,
         })
     }
@@ -242,19 +241,29 @@ pub fn csv_record(fields: &[&str]) -> String {
     line
 }
 
-/// Quotes a field when it needs it, and defuses spreadsheet formulas (a
-/// value starting with = + - @ gets a leading apostrophe).
+/// Quotes every field, and defuses spreadsheet formulas: a trigger
+/// (= + - @) at the start of the field, or right after a character a
+/// spreadsheet may split cells on (comma, semicolon, tab, line break), gets
+/// an apostrophe in front, so whichever separator the program guesses, no
+/// cell starts with a formula.
 pub fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if value.contains([',', '"', '\n', '\r']) || value.starts_with(' ') || value.ends_with(' ') {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
+    const TRIGGERS: [char; 4] = ['=', '+', '-', '@'];
+    const SEPARATORS: [char; 5] = [',', ';', '\t', '\n', '\r'];
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    let mut at_cell_start = true;
+    for c in value.chars() {
+        if at_cell_start && TRIGGERS.contains(&c) {
+            out.push('\'');
+        }
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+        at_cell_start = SEPARATORS.contains(&c);
     }
+    out.push('"');
+    out
 }
 
 /// The CSV record of one event.
@@ -287,14 +296,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_fields_are_quoted_when_needed_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
+    fn csv_fields_are_quoted_and_formulas_defused_after_any_separator() {
+        assert_eq!(csv_field("plain"), "\"plain\"");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("Zoë Åström"), "Zoë Åström");
-        assert_eq!(csv_record(&["a", "b,c"]), "a,\"b,c\"\r\n");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+        assert_eq!(csv_field("x;=1"), "\"x;'=1\"");
+        assert_eq!(csv_field("x,+1\t@2\n-3"), "\"x,'+1\t'@2\n'-3\"");
+        assert_eq!(csv_field("a-b=c"), "\"a-b=c\"");
+        assert_eq!(csv_record(&["a", "b,c"]), "\"a\",\"b,c\"\r\n");
     }
 
     #[test]

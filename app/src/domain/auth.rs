@@ -54,6 +54,19 @@ fn account_bucket(what: &str, email: &str) -> String {
     format!("{what}:account:{}", email.trim().to_lowercase())
 }
 
+impl AuthEnv<'_> {
+    /// One account as seen from this client address: failures and mail
+    /// requests are counted here first, so that someone else's attempts
+    /// throttle them, not the account's owner on their own address.
+    fn account_from_here(&self, what: &str, email: &str) -> String {
+        let ip = self
+            .meta
+            .ip
+            .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+        format!("{}:ip:{ip}", account_bucket(what, email))
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Sign-up and verification
 // ---------------------------------------------------------------------------
@@ -270,9 +283,16 @@ pub async fn sign_in_with_password(
     password: String,
     org: Option<&lookup::OrgSummary>,
 ) -> Result<Result<Authenticated, SignInFailure>, AppError> {
-    let account = account_bucket("sign_in_failures", email);
+    let from_here = env.account_from_here("sign_in_failures", email);
+    let anywhere = account_bucket("sign_in_failures", email);
     rate_limit::hit(env.db, &env.ip_bucket("sign_in"), env.limits.sign_in_per_ip).await?;
-    rate_limit::check(env.db, &account, env.limits.sign_in_failures_per_account).await?;
+    rate_limit::check(env.db, &from_here, env.limits.sign_in_failures_per_account).await?;
+    rate_limit::check(
+        env.db,
+        &anywhere,
+        env.limits.sign_in_failures_per_account_anywhere,
+    )
+    .await?;
 
     let identity = lookup::user_for_sign_in(env.db, email).await?;
     let stored = identity.as_ref().and_then(|i| i.password_hash.clone());
@@ -308,15 +328,16 @@ pub async fn sign_in_with_password(
 
     if let Err(failure) = &outcome {
         if *failure == SignInFailure::InvalidCredentials {
-            rate_limit::hit(env.db, &account, env.limits.sign_in_failures_per_account)
-                .await
-                .or_else(|e| {
-                    if matches!(e, AppError::RateLimited { .. }) {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                })?;
+            for (bucket, limit) in [
+                (&from_here, env.limits.sign_in_failures_per_account),
+                (&anywhere, env.limits.sign_in_failures_per_account_anywhere),
+            ] {
+                // This attempt has been answered; the limit applies to the next.
+                match rate_limit::hit(env.db, bucket, limit).await {
+                    Ok(()) | Err(AppError::RateLimited { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
         }
         if let Some(org) = org {
             record_failed_sign_in(env, org.org_id, email, AuthMethod::Password, failure).await?;
@@ -687,6 +708,18 @@ pub async fn sign_in_with_link(
     }))
 }
 
+/// Counts one attempt to set a password with an emailed token (a reset or
+/// an invitation for a new account) against the client address, like a
+/// sign-in: each one costs a password hash when its token is good.
+pub async fn limit_password_setting(env: &AuthEnv<'_>) -> Result<(), AppError> {
+    rate_limit::hit(
+        env.db,
+        &env.ip_bucket("set_password"),
+        env.limits.sign_in_per_ip,
+    )
+    .await
+}
+
 /// Counts one emailed-link request against the client address and the
 /// account (`email`); refuses once either is over its limit.
 pub async fn limit_email_requests(env: &AuthEnv<'_>, email: &str) -> Result<(), AppError> {
@@ -698,8 +731,14 @@ pub async fn limit_email_requests(env: &AuthEnv<'_>, email: &str) -> Result<(), 
     .await?;
     rate_limit::hit(
         env.db,
-        &account_bucket("email", email),
+        &env.account_from_here("email", email),
         env.limits.email_requests_per_account,
+    )
+    .await?;
+    rate_limit::hit(
+        env.db,
+        &account_bucket("email", email),
+        env.limits.email_requests_per_account_anywhere,
     )
     .await?;
     Ok(())
@@ -754,12 +793,17 @@ pub async fn check_reset_token(db: &Db, token: &str) -> Result<Result<(), TokenP
 
 /// Sets a new password with a reset link. Ends every existing session of the
 /// user, kills their other reset links, and records the reset in each of
-/// their organizations.
+/// their organizations. Rate limited per client address; a link that does
+/// not work is refused before the (expensive) hash is computed.
 pub async fn reset_password(
     env: &AuthEnv<'_>,
     token: &str,
     new_password: &NewPassword,
 ) -> Result<Result<UserId, TokenProblem>, AppError> {
+    limit_password_setting(env).await?;
+    if let Err(problem) = check_reset_token(env.db, token).await? {
+        return Ok(Err(problem));
+    }
     let password_hash = password::hash(new_password).await?;
     let mut tx = match tokens::consume(env.db, token, Purpose::ResetPassword).await? {
         Ok(tx) => tx,
@@ -782,6 +826,21 @@ pub async fn reset_password(
     tokens::revoke_all(&mut tx, Purpose::ResetPassword).await?;
     tokens::revoke_all(&mut tx, Purpose::SignInLink).await?;
     tokens::revoke_all(&mut tx, Purpose::SsoLink).await?;
+    let account = sqlx::query!(
+        "select email, display_name from app_user where user_id = $1",
+        user_id.0
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    enqueue(
+        tx.conn(),
+        &mail::password_changed(
+            &account.email,
+            &account.display_name,
+            format!("{}/forgot-password", env.base_url),
+        ),
+    )
+    .await?;
     tx.audit_in_every_org(env.meta, Event::new(AuditAction::PasswordReset))
         .await?;
     tx.commit().await?;

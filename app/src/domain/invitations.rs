@@ -8,6 +8,7 @@ use super::{
     audit::{self, Event, Target},
     db::{Db, violated_constraint},
     mail::{self, enqueue},
+    rate_limit::{self, RateLimits},
     request::RequestMeta,
     tenancy::{OrgTx, Tenant, lookup},
     tokens::{self, NewToken},
@@ -123,11 +124,12 @@ fn emails_error(problems: Vec<String>) -> AppError {
 pub async fn invite(
     tx: &mut OrgTx,
     meta: &RequestMeta,
-    base_url: &str,
+    sending: &Sending<'_>,
     emails: &[Email],
     role: Role,
     ttl: Duration,
 ) -> Result<usize, AppError> {
+    let base_url = sending.base_url;
     let actor = tx.actor().cloned().expect("member transaction");
     if !actor.role.can(Permission::InviteMembers) {
         return Err(AppError::Forbidden);
@@ -167,6 +169,9 @@ pub async fn invite(
     if !problems.is_empty() {
         return Err(emails_error(problems));
     }
+    sending
+        .limit(tx.org_id(), actor.user_id, emails.len())
+        .await?;
     // An expired invitation to the same address is replaced.
     sqlx::query!(
         "update invitation set revoked_at = now()
@@ -225,6 +230,37 @@ pub async fn invite(
     Ok(emails.len())
 }
 
+/// What sending invitation mail needs besides the transaction: where links
+/// point, and the limits on how many may go out.
+pub struct Sending<'a> {
+    pub db: &'a Db,
+    pub base_url: &'a str,
+    pub limits: &'a RateLimits,
+}
+
+impl Sending<'_> {
+    /// Counts `n` invitation mails against the inviter and the organization;
+    /// refuses all of them when they do not fit. Invitations carry names
+    /// the org's creator chose, so without a limit anyone could mail anyone.
+    async fn limit(&self, org_id: OrgId, inviter: UserId, n: usize) -> Result<(), AppError> {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        rate_limit::take(
+            self.db,
+            &format!("invitations:inviter:{}:{}", org_id.0, inviter.0),
+            self.limits.invitations_per_inviter,
+            n,
+        )
+        .await?;
+        rate_limit::take(
+            self.db,
+            &format!("invitations:org:{}", org_id.0),
+            self.limits.invitations_per_org,
+            n,
+        )
+        .await
+    }
+}
+
 fn invitation_target(invitation_id: InvitationId, email: &str) -> Target {
     Target {
         kind: "invitation",
@@ -247,14 +283,20 @@ async fn org_name(tx: &mut OrgTx) -> Result<String, sqlx::Error> {
 pub async fn resend(
     tx: &mut OrgTx,
     meta: &RequestMeta,
-    base_url: &str,
+    sending: &Sending<'_>,
     invitation_id: InvitationId,
     ttl: Duration,
 ) -> Result<String, AppError> {
+    let base_url = sending.base_url;
     let actor = tx.actor().cloned().expect("member transaction");
     if !actor.role.can(Permission::InviteMembers) {
         return Err(AppError::Forbidden);
     }
+    let role = open_invitation_role(tx, invitation_id).await?;
+    if role == Role::Owner && !actor.role.can(Permission::ManageOwners) {
+        return Err(AppError::Forbidden);
+    }
+    sending.limit(tx.org_id(), actor.user_id, 1).await?;
     let token = NewToken::generate();
     let row = sqlx::query!(
         "update invitation set token_hash = $3, expires_at = $4, last_sent_at = now()
@@ -268,12 +310,6 @@ pub async fn resend(
     .fetch_optional(tx.conn())
     .await?
     .ok_or(AppError::NotFound)?;
-    let role = Role::parse(&row.role).map_err(|_| AppError::Internal)?;
-    if role == Role::Owner && !actor.role.can(Permission::ManageOwners) {
-        return Err(AppError::Conflict(
-            "Only an owner can resend an invitation to become an owner.".into(),
-        ));
-    }
     let org_name = org_name(tx).await?;
     let link = format!("{base_url}/invite?token={}", token.token);
     enqueue(
@@ -309,6 +345,12 @@ pub async fn revoke(
     if !actor.role.can(Permission::InviteMembers) {
         return Err(AppError::Forbidden);
     }
+    // An owner invitation is an owner grant: only owners withdraw it.
+    if open_invitation_role(tx, invitation_id).await? == Role::Owner
+        && !actor.role.can(Permission::ManageOwners)
+    {
+        return Err(AppError::Forbidden);
+    }
     let row = sqlx::query!(
         "update invitation set revoked_at = now()
          where org_id = $1 and invitation_id = $2 and accepted_at is null and revoked_at is null
@@ -328,6 +370,26 @@ pub async fn revoke(
     )
     .await?;
     Ok(row.email)
+}
+
+/// The role a pending invitation grants; `NotFound` when there is no such
+/// pending invitation in this org. Locks the row, so the answer holds until
+/// the transaction ends.
+async fn open_invitation_role(
+    tx: &mut OrgTx,
+    invitation_id: InvitationId,
+) -> Result<Role, AppError> {
+    let role = sqlx::query_scalar!(
+        "select role from invitation
+         where org_id = $1 and invitation_id = $2 and accepted_at is null and revoked_at is null
+         for update",
+        tx.org_id().0,
+        invitation_id.0,
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Role::parse(&role).map_err(|_| AppError::Internal)
 }
 
 // ---------------------------------------------------------------------------
@@ -440,11 +502,13 @@ pub async fn accept_as_new_user(
     meta: &RequestMeta,
     token: &str,
     name: DisplayName,
-    password_hash: String,
+    password: &NewPassword,
 ) -> Result<Result<Joined, AcceptRefused>, AppError> {
     let LinkState::Open(invitation) = find(db, token).await? else {
         return Ok(Err(AcceptRefused::NoLongerOpen));
     };
+    // Only a link that works is worth the hash.
+    let password_hash = super::password::hash(password).await?;
     let email = Email::parse(&invitation.email).map_err(|_| AppError::Internal)?;
     let new_user = NewUser {
         email,
@@ -553,10 +617,17 @@ pub fn parse_new_account(
     password: &str,
 ) -> Result<(DisplayName, NewPassword), AppError> {
     let mut v = crate::error::Validator::new();
-    let name = v.check("name", DisplayName::parse(name));
-    let password = v.check("password", NewPassword::parse(password));
+    let display_name = v.check("name", DisplayName::parse(name));
+    let password = v
+        .check("password", NewPassword::parse(password))
+        .and_then(|p| {
+            v.check(
+                "password",
+                super::password::check_strength(&p, &[name]).map(|()| p),
+            )
+        });
     v.finish()?;
-    Ok((name.expect("checked"), password.expect("checked")))
+    Ok((display_name.expect("checked"), password.expect("checked")))
 }
 
 #[cfg(test)]

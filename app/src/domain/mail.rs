@@ -40,6 +40,8 @@ struct Message<'a> {
 
 impl Message<'_> {
     fn render(self, to: &str, subject: String) -> Mail {
+        // Names in the subject come from people; a header is one line.
+        let subject = crate::text::one_line(&subject);
         let mut text = format!("{}\n\n", self.heading);
         for p in &self.paragraphs {
             text.push_str(p);
@@ -93,21 +95,7 @@ impl Message<'_> {
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::text::escape_html as escape;
 
 const IGNORE: &str = "If you did not ask for this, you can ignore this message.";
 
@@ -176,6 +164,22 @@ pub fn reset_password(to: &str, name: &str, link: String, minutes: i64) -> Mail 
         footer: "If you did not ask for this, your password is unchanged and you can ignore this message.".into(),
     }
     .render(to, "Reset your Trellis password".into())
+}
+
+/// Tells the account that its password was just changed, so that a change
+/// its owner did not make does not go unnoticed.
+pub fn password_changed(to: &str, name: &str, reset_link: String) -> Mail {
+    Message {
+        heading: "Your password was changed".into(),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            "the password of your Trellis account was just changed, and every session of the account was signed out.".into(),
+            "If you did this, there is nothing else to do. If you did not, choose a new password right away; the link below asks for a reset link.".into(),
+        ],
+        action: Some(("Choose a new password", reset_link)),
+        footer: "You get this message whenever the password of your account changes.".into(),
+    }
+    .render(to, "Your Trellis password was changed".into())
 }
 
 /// An invitation to join an organization.

@@ -47,12 +47,18 @@ impl Cursor {
 
     pub fn decode(value: &str) -> Option<Self> {
         let (micros, id) = value.split_once('.')?;
-        let micros: i128 = micros.parse().ok()?;
         Some(Self {
-            joined_at: OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).ok()?,
+            joined_at: time_from_micros(micros)?,
             user_id: UserId(Uuid::parse_str(id).ok()?),
         })
     }
+}
+
+/// The time a cursor's `<unix micros>` names, if it is a number of a time
+/// that can exist (anything else, e.g. a crafted `i128::MAX`, is `None`).
+pub fn time_from_micros(micros: &str) -> Option<OffsetDateTime> {
+    let micros: i64 = micros.parse().ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros).checked_mul(1000)?).ok()
 }
 
 pub const PAGE_SIZE: i64 = 50;
@@ -427,7 +433,18 @@ mod tests {
             user_id: UserId(Uuid::now_v7()),
         };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
-        for bad in ["", "x", "1.2", "abc.00000000-0000-0000-0000-000000000000"] {
+        let max = format!("{}.00000000-0000-0000-0000-000000000000", i128::MAX);
+        let min = format!("{}.00000000-0000-0000-0000-000000000000", i64::MIN);
+        let far = "9223372036854775807.00000000-0000-0000-0000-000000000000";
+        for bad in [
+            "",
+            "x",
+            "1.2",
+            "abc.00000000-0000-0000-0000-000000000000",
+            &max,
+            &min,
+            far,
+        ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
     }

@@ -20,8 +20,68 @@ fn params() -> Params {
     Params::new(MEMORY_KIB, ITERATIONS, LANES, None).expect("argon2 parameters are valid")
 }
 
+/// The lowest zxcvbn score (0–4) a new password may have: 3 is "safely
+/// unguessable" (about 10^10 guesses) in zxcvbn's terms.
+const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// Refuses a password that is easy to guess, offline (zxcvbn's dictionaries
+/// of common passwords, names and keyboard patterns), with a message that
+/// says why. `related` are things an attacker knows about the account (its
+/// email, name, organization), which make a password weaker when used in it.
+pub fn check_strength(password: &NewPassword, related: &[&str]) -> Result<(), String> {
+    let related: Vec<String> = related
+        .iter()
+        .flat_map(|r| r.split(|c: char| !c.is_alphanumeric()))
+        .filter(|part| part.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .collect();
+    let related: Vec<&str> = related.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password.expose(), &related);
+    if estimate.score() >= MIN_SCORE {
+        return Ok(());
+    }
+    let mut message = String::from("This password would be easy to guess");
+    match estimate.feedback().and_then(|f| f.warning()) {
+        Some(warning) => message.push_str(&format!(": {}", sentence(&warning.to_string()))),
+        None => message.push('.'),
+    }
+    let hint = estimate
+        .feedback()
+        .and_then(|f| f.suggestions().first().map(ToString::to_string))
+        .unwrap_or_else(|| "Add another word or two that are not about you.".into());
+    message.push(' ');
+    message.push_str(&sentence(&hint));
+    Err(message)
+}
+
+/// The text with a full stop at the end.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
+}
+
+tokio::task_local! {
+    static HASHES: std::cell::Cell<u32>;
+}
+
+/// Runs `work` and says how many passwords it hashed: how a test proves
+/// that a request refused by a cheap check did no expensive work.
+pub async fn count_hashes<F: std::future::Future>(work: F) -> (u32, F::Output) {
+    HASHES
+        .scope(std::cell::Cell::new(0), async move {
+            let output = work.await;
+            (HASHES.with(std::cell::Cell::get), output)
+        })
+        .await
+}
+
 /// Hashes a new password into a PHC string (which records its parameters).
 pub async fn hash(password: &NewPassword) -> Result<String, AppError> {
+    let _ = HASHES.try_with(|n| n.set(n.get() + 1));
     let password = password.expose().to_owned();
     run_blocking(move |memory| {
         let salt = SaltString::generate(&mut OsRng);
@@ -195,6 +255,24 @@ async fn run_blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guessable_passwords_are_refused_with_a_reason() {
+        for weak in ["password1234", "qwertyuiop", "1234567890", "aaaaaaaaaaaa"] {
+            let message = check_strength(&NewPassword::parse(weak).unwrap(), &[]).unwrap_err();
+            assert!(
+                message.starts_with("This password would be easy to guess"),
+                "{message}"
+            );
+            assert!(message.ends_with('.'), "{message}");
+        }
+        // The account's own details make a password weaker.
+        let own = NewPassword::parse("oliviaglobex").unwrap();
+        assert!(check_strength(&own, &[]).is_ok());
+        assert!(check_strength(&own, &["olivia@globex.test", "Globex"]).is_err());
+        let good = NewPassword::parse("violet anchor quietly 93").unwrap();
+        assert!(check_strength(&good, &["mallory@evil.test"]).is_ok());
+    }
 
     #[tokio::test]
     async fn a_hash_verifies_its_own_password_only() {

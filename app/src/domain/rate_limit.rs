@@ -24,17 +24,28 @@ impl Limit {
 pub struct RateLimits {
     /// Sign-in attempts (password or link) from one client address.
     pub sign_in_per_ip: Limit,
-    /// Failed sign-ins for one account.
+    /// Failed sign-ins for one account from one client address: an
+    /// attacker's failures throttle the attacker, not the account's owner.
     pub sign_in_failures_per_account: Limit,
+    /// Failed sign-ins for one account from anywhere: a slower ceiling
+    /// against guessing from many addresses (an emailed link still works).
+    pub sign_in_failures_per_account_anywhere: Limit,
     /// Sign-ups from one client address.
     pub sign_up_per_ip: Limit,
     /// Mails that can be requested (reset, sign-in link) from one address…
     pub email_requests_per_ip: Limit,
-    /// …and to one mailbox.
+    /// …and to one mailbox from one address…
     pub email_requests_per_account: Limit,
+    /// …and to one mailbox from anywhere (so that requests from another
+    /// address cannot stop the owner of the mailbox from asking).
+    pub email_requests_per_account_anywhere: Limit,
     /// SSO callbacks from one address that belong to no sign-in under way
     /// in their browser; a burst of them is recorded once.
     pub stray_sso_callbacks_per_ip: Limit,
+    /// Invitation mails (new and resent) one member may send…
+    pub invitations_per_inviter: Limit,
+    /// …and one organization, whoever sends them.
+    pub invitations_per_org: Limit,
 }
 
 impl Default for RateLimits {
@@ -43,10 +54,14 @@ impl Default for RateLimits {
         Self {
             sign_in_per_ip: Limit::per(30, 10 * MINUTE),
             sign_in_failures_per_account: Limit::per(10, 15 * MINUTE),
+            sign_in_failures_per_account_anywhere: Limit::per(100, 60 * MINUTE),
             sign_up_per_ip: Limit::per(10, 60 * MINUTE),
             email_requests_per_ip: Limit::per(20, 60 * MINUTE),
             email_requests_per_account: Limit::per(5, 60 * MINUTE),
+            email_requests_per_account_anywhere: Limit::per(30, 60 * MINUTE),
             stray_sso_callbacks_per_ip: Limit::per(20, 10 * MINUTE),
+            invitations_per_inviter: Limit::per(100, 60 * MINUTE),
+            invitations_per_org: Limit::per(300, 60 * MINUTE),
         }
     }
 }
@@ -58,10 +73,16 @@ impl RateLimits {
         Self {
             sign_in_per_ip: scale(self.sign_in_per_ip),
             sign_in_failures_per_account: scale(self.sign_in_failures_per_account),
+            sign_in_failures_per_account_anywhere: scale(
+                self.sign_in_failures_per_account_anywhere,
+            ),
             sign_up_per_ip: scale(self.sign_up_per_ip),
             email_requests_per_ip: scale(self.email_requests_per_ip),
             email_requests_per_account: scale(self.email_requests_per_account),
+            email_requests_per_account_anywhere: scale(self.email_requests_per_account_anywhere),
             stray_sso_callbacks_per_ip: scale(self.stray_sso_callbacks_per_ip),
+            invitations_per_inviter: scale(self.invitations_per_inviter),
+            invitations_per_org: scale(self.invitations_per_org),
         }
     }
 }
@@ -100,6 +121,50 @@ pub async fn hit_counted(db: &Db, bucket: &str, limit: Limit) -> Result<u32, App
     } else {
         Ok(row.hits.max(0) as u32)
     }
+}
+
+/// Counts `n` hits against `bucket` at once, all or none: when they do not
+/// fit in what is left of the window, nothing is counted and the answer is
+/// "try again in N seconds" (a batch of invitations that would pass the
+/// limit is refused whole, and does not use up the rest).
+pub async fn take(db: &Db, bucket: &str, limit: Limit, n: u32) -> Result<(), AppError> {
+    let window_secs = limit.window.as_secs_f64();
+    let taken = sqlx::query_scalar!(
+        r#"
+        insert into rate_limit as r (bucket, window_started_at, hits)
+        select $1, now(), $3::int where $3::int <= $4::int
+        on conflict (bucket) do update set
+            hits = case when r.window_started_at <= now() - make_interval(secs => $2) then $3 else r.hits + $3 end,
+            window_started_at = case when r.window_started_at <= now() - make_interval(secs => $2)
+                                     then now() else r.window_started_at end
+        where r.window_started_at <= now() - make_interval(secs => $2) or r.hits + $3::int <= $4::int
+        returning hits
+        "#,
+        bucket,
+        window_secs,
+        n as i32,
+        limit.limit as i32,
+    )
+    .fetch_optional(db.pool())
+    .await?;
+    if taken.is_some() {
+        return Ok(());
+    }
+    let retry_after_secs = sqlx::query_scalar!(
+        r#"
+        select greatest(0, extract(epoch from (window_started_at + make_interval(secs => $2) - now())))::float8
+            as "retry_after_secs!"
+        from rate_limit where bucket = $1
+        "#,
+        bucket,
+        window_secs,
+    )
+    .fetch_optional(db.pool())
+    .await?
+    .unwrap_or(limit.window.as_secs_f64());
+    Err(AppError::RateLimited {
+        retry_after_secs: retry_after_secs.ceil().max(1.0) as u64,
+    })
 }
 
 /// Whether `bucket` is already over its limit, without counting a hit (to

@@ -141,6 +141,51 @@ impl PendingSignIn {
     pub fn is_fresh(&self, policy: &SessionPolicy, now: i64) -> bool {
         now - self.authenticated_at <= policy.pending.as_millis() as i64
     }
+
+    /// Whether the account's sessions were ended (a password reset) after
+    /// this sign-in authenticated.
+    pub fn is_revoked(&self, valid_after: OffsetDateTime) -> bool {
+        self.authenticated_at < millis(valid_after)
+    }
+}
+
+/// The pending sign-in this browser holds, if it still counts: fresh, and
+/// not voided since by a password reset (which ends every session of the
+/// account, paused ones included). One that no longer counts is dropped.
+pub async fn live_pending(
+    db: &super::db::Db,
+    session: &Session,
+    policy: &SessionPolicy,
+) -> Result<Option<PendingSignIn>, crate::error::AppError> {
+    let session_error = |e: tower_sessions::session::Error| {
+        tracing::error!(error = %e, "session store failed");
+        crate::error::AppError::Internal
+    };
+    let Some(pending) = pending(session).await.map_err(session_error)? else {
+        return Ok(None);
+    };
+    let mut tx = super::tenancy::UserScope::begin(db, pending.user_id).await?;
+    let valid_after = sqlx::query_scalar!(
+        "select sessions_valid_after from app_user where user_id = $1",
+        pending.user_id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    match valid_after {
+        Some(valid_after)
+            if pending.is_fresh(policy, now()) && !pending.is_revoked(valid_after) =>
+        {
+            Ok(Some(pending))
+        }
+        _ => {
+            session
+                .remove::<PendingSignIn>(PENDING)
+                .await
+                .map_err(session_error)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Reads the signed-in org session, if any.

@@ -66,9 +66,7 @@ async fn force_enable(db: &TestDb, slug: &str) {
 
 /// The redirect URI of `slug`'s connection, read by its admin.
 async fn redirect_uri_of(admin: &Browser, slug: &str) -> String {
-    let response = admin.call("/api/sso/get", &[("slug", slug)]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json::<SsoSettings>().await.unwrap().redirect_uri
+    admin.sso_redirect_uri(slug).await
 }
 
 async fn identities(db: &TestDb) -> Vec<(String, String)> {

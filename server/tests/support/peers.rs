@@ -187,6 +187,37 @@ fn next_url(from: &str, response: &reqwest::Response) -> String {
 }
 
 impl Browser {
+    /// Saves `slug`'s OpenID connection to `issuer` (client id `trellis`) as
+    /// its SSO page posts it without JavaScript.
+    pub async fn save_sso_connection(
+        &self,
+        slug: &str,
+        issuer: &str,
+        secret: &str,
+        default_role: &str,
+    ) -> Response {
+        self.submit(
+            "/api/sso/save",
+            &format!("/o/{slug}/sso"),
+            &[
+                ("slug", slug),
+                ("issuer_url", issuer),
+                ("client_id", "trellis"),
+                ("client_secret", secret),
+                ("default_role", default_role),
+            ],
+        )
+        .await
+    }
+
+    /// The redirect URI `slug`'s SSO page tells the admin to register.
+    pub async fn sso_redirect_uri(&self, slug: &str) -> String {
+        let response = self.call("/api/sso/get", &[("slug", slug)]).await;
+        assert_eq!(response.status(), 200, "the SSO settings of {slug}");
+        let settings: serde_json::Value = response.json().await.unwrap();
+        settings["redirect_uri"].as_str().unwrap().to_string()
+    }
+
     /// Presses an SSO button for `org` (a form post to the `sso/start`
     /// server function, from the org's login page), and follows the app to
     /// where it sends the browser next: the answer of `/sso/start?ticket=…`

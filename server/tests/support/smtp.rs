@@ -14,6 +14,9 @@ pub struct Delivered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The names of the message's header lines, lower case.
+    #[serde(default)]
+    pub headers: Vec<String>,
 }
 
 impl Delivered {

@@ -31,6 +31,8 @@ pub struct AppOptions {
     pub dns: DnsServer,
     /// Keys sealing SSO client secrets.
     pub sso_keys: &'static str,
+    /// How long an export waits for a reader that does not read.
+    pub export_chunk_deadline: Duration,
 }
 
 /// The sealing key the test server uses unless a test picks others.
@@ -46,6 +48,7 @@ impl Default for AppOptions {
             // No test depends on the machine's resolver.
             dns: DnsServer::At("127.0.0.1:9".parse().unwrap()),
             sso_keys: TEST_SSO_KEYS,
+            export_chunk_deadline: Duration::from_secs(30),
         }
     }
 }
@@ -143,10 +146,12 @@ async fn serve(
         sso: Arc::new(sso),
         settings: Arc::new(Settings {
             environment: Environment::Test,
+            dev_mailbox: options.smtp_url.is_none(),
             public_base_url: base.clone(),
             session: options.session,
             rate_limits: options.rate_limits,
             invitation_ttl: app::domain::invitations::DEFAULT_TTL,
+            export_chunk_deadline: options.export_chunk_deadline,
         }),
         leptos_options: LeptosOptions::builder()
             .output_name("trellis")
@@ -236,8 +241,21 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        Self::with_headers(base, header::HeaderMap::new())
+    }
+
+    /// A browser on another machine: the proxy in front of the test server
+    /// (one trusted hop) reports `ip` as the client's address.
+    pub fn from_address(base: &str, ip: &str) -> Self {
+        let mut headers = header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().unwrap());
+        Self::with_headers(base, headers)
+    }
+
+    fn with_headers(base: &str, headers: header::HeaderMap) -> Self {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
+            .default_headers(headers)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             // A request that never answers fails the test instead of hanging it.
@@ -324,6 +342,47 @@ impl Browser {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Like [`Browser::call`], but a failed exchange (a dropped connection)
+    /// is returned instead of failing the test; for fuzzing.
+    pub async fn try_call(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::StatusCode, reqwest::Error> {
+        let response = self
+            .client
+            .post(self.url(endpoint))
+            .header(header::ORIGIN, &self.base)
+            .header(header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await?;
+        let status = response.status();
+        response.bytes().await?;
+        Ok(status)
+    }
+
+    /// Like [`Browser::submit`], returning a dropped connection as an error.
+    pub async fn try_submit(
+        &self,
+        endpoint: &str,
+        referer: &str,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::StatusCode, reqwest::Error> {
+        let response = self
+            .client
+            .post(self.url(endpoint))
+            .header(header::ORIGIN, &self.base)
+            .header(header::ACCEPT, "text/html")
+            .header(header::REFERER, self.url(referer))
+            .form(form)
+            .send()
+            .await?;
+        let status = response.status();
+        response.bytes().await?;
+        Ok(status)
     }
 
     /// The `Cookie` header this browser would send.

@@ -17,6 +17,8 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 #[derive(Clone)]
 pub struct SecretKeys {
     keys: Vec<(String, Aes256Gcm)>,
+    /// Derived from the sealing key; other keys are derived from it.
+    root: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretKeys {
@@ -34,7 +36,9 @@ pub struct OpenError(pub String);
 impl SecretKeys {
     /// Parses `id:base64key[,id:base64key…]`; each key is 32 bytes.
     pub fn parse(spec: &str) -> Result<Self, String> {
+        use sha2::Digest;
         let mut keys = Vec::new();
+        let mut root = [0u8; 32];
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (id, key) = entry
                 .split_once(':')
@@ -59,12 +63,30 @@ impl SecretKeys {
                 return Err(format!("key id {id:?} appears twice"));
             }
             let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|e| e.to_string())?;
+            if keys.is_empty() {
+                root = sha2::Sha256::new()
+                    .chain_update(b"trellis key derivation\0")
+                    .chain_update(&bytes)
+                    .finalize()
+                    .into();
+            }
             keys.push((id.to_string(), cipher));
         }
         if keys.is_empty() {
             return Err("no key given".into());
         }
-        Ok(Self { keys })
+        Ok(Self { keys, root })
+    }
+
+    /// A key for another purpose (`label`), derived from the sealing key, so
+    /// every server of a deployment derives the same one.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::new()
+            .chain_update(self.root)
+            .chain_update(label.as_bytes())
+            .finalize()
+            .into()
     }
 
     /// The id of the key that seals new secrets.

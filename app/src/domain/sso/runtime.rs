@@ -56,7 +56,10 @@ impl SsoRuntime {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
-            .user_agent("Trellis SSO");
+            .user_agent("Trellis SSO")
+            // Never through a proxy named in the environment: it would see
+            // every token exchange and reach what the address filter refuses.
+            .no_proxy();
         if !allow_insecure {
             builder = builder.dns_resolver(Arc::new(PublicAddressesOnly));
         }
@@ -172,16 +175,27 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
+            let s = v6.segments();
+            // Forms that carry or reach an IPv4 address (mapped, compatible,
+            // translated, NAT64, 6to4, Teredo) are refused outright: a
+            // provider with an IPv4 address is reached over IPv4, and these
+            // can lead to any IPv4 address, private ones included.
+            let embeds_v4 = s[..5] == [0; 5] // ::a.b.c.d and ::ffff:a.b.c.d
+                || (s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0) // ::ffff:0:a.b.c.d
+                || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64 64:ff9b::/96, 64:ff9b:1::/48
+                || s[0] == 0x2002 // 6to4
+                || (s[0] == 0x2001 && s[1] == 0); // Teredo
+            !(embeds_v4
+                || v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
-                || first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated)
+                || (s[0] == 0x0100 && s[1..4] == [0; 3]) // discard-only 100::/64
+                || (s[0] == 0x2001 && s[1] == 0x0002 && s[2] == 0) // benchmarking
+                || (s[0] == 0x2001 && (0x0010..0x0030).contains(&s[1])) // ORCHID
+                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
         }
     }
 }
@@ -204,12 +218,98 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::ffff:1.1.1.1",
+            "::127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::808:808",
+            "64:ff9b:1::1",
+            "2002:a9fe:a9fe::1",
+            "2002:0808:0808::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            "feff::1",
+            "100::1",
+            "2001:2::1",
+            "2001:db8::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
         for public in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    /// A proxy in the environment would see (and could alter) every token
+    /// exchange, and reach addresses the filter refuses: the provider client
+    /// ignores HTTP_PROXY and its kind. The variables are set for a child
+    /// process running this same test, never for this process (tests share
+    /// it); the proxy's port belongs to the parent, which checks afterwards
+    /// that nothing connected to it.
+    #[test]
+    fn the_provider_client_ignores_proxy_variables() {
+        if std::env::var_os("TRELLIS_PROXY_PROBE").is_some() {
+            return probe_provider_without_proxy();
+        }
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        proxy.set_nonblocking(true).unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args([
+                "domain::sso::runtime::tests::the_provider_client_ignores_proxy_variables",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("TRELLIS_PROXY_PROBE", "1")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy");
+        for name in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
+            child.env(name, &proxy_url);
+        }
+        let status = child.status().unwrap();
+        assert!(status.success(), "the provider request in the child failed");
+        assert!(
+            matches!(proxy.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "the provider request went through the proxy"
+        );
+    }
+
+    fn probe_provider_without_proxy() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let provider = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!(
+                "http://{}/.well-known/openid-configuration",
+                provider.local_addr().unwrap()
+            );
+            let answered = tokio::spawn(async move {
+                let (mut socket, _) = provider.accept().await.unwrap();
+                let mut buffer = [0u8; 1024];
+                let _ = socket.read(&mut buffer).await;
+                socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                    .await
+                    .unwrap();
+            });
+            let keys = SecretKeys::parse("k:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
+            let sso = SsoRuntime::new(keys, DnsServer::System, true).unwrap();
+            let request = http::Request::get(&url).body(Vec::new()).unwrap();
+            let response = sso.http.call(request).await.expect("the provider answers");
+            assert_eq!(response.status(), 200);
+            answered.await.unwrap();
+        });
     }
 
     #[tokio::test]

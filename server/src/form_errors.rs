@@ -1,0 +1,225 @@
+//! Error messages of forms posted without JavaScript travel back to the form
+//! in its URL (`?__path=…&__err=…`, Leptos's convention), and the page shows
+//! them. Anyone can write such a URL, so a link could make our login page
+//! say whatever its author likes ("Your account is locked. Call …").
+//!
+//! This layer seals every error redirect the server makes: an HMAC over the
+//! error, bound to a random cookie of the browser that made the request.
+//! A page request whose error does not carry a valid seal for this browser
+//! is redirected to the same page without it, before anything renders, so
+//! neither the server nor the hydrated app ever shows it.
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use openidconnect::url::Url;
+use std::sync::Arc;
+
+/// The cookie a sealed error is bound to.
+const COOKIE: &str = "trellis_form";
+const ERROR_PARAMS: [&str; 3] = ["__path", "__err", "__seal"];
+
+/// The key and cookie settings of the seal.
+pub struct FormErrorSeal {
+    key: [u8; 32],
+    secure_cookie: bool,
+    public_base_url: String,
+}
+
+impl FormErrorSeal {
+    pub fn new(key: [u8; 32], public_base_url: &str) -> Self {
+        Self {
+            key,
+            secure_cookie: public_base_url.starts_with("https://"),
+            public_base_url: public_base_url.to_string(),
+        }
+    }
+
+    fn seal(&self, binding: &str, path: &str, error: &str) -> String {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("any key length");
+        for part in [binding, path, error] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    fn verify(&self, binding: &str, path: &str, error: &str, seal: &str) -> bool {
+        let Ok(given) = URL_SAFE_NO_PAD.decode(seal) else {
+            return false;
+        };
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("any key length");
+        for part in [binding, path, error] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac.verify_slice(&given).is_ok()
+    }
+}
+
+pub async fn seal_form_errors(
+    State(seal): State<Arc<FormErrorSeal>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let binding = cookie(request.headers(), COOKIE);
+    if matches!(*request.method(), Method::GET | Method::HEAD)
+        && let Some(query) = request.uri().query()
+        && query_has_error(query)
+    {
+        let pairs: Vec<(String, String)> = url_pairs(query);
+        let get = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let genuine = match (&binding, get("__path"), get("__err"), get("__seal")) {
+            (Some(binding), Some(path), Some(error), Some(given)) => {
+                seal.verify(binding, path, error, given)
+            }
+            _ => false,
+        };
+        if !genuine {
+            return see_other(&without_error(request.uri().path(), &pairs));
+        }
+        return next.run(request).await;
+    }
+
+    let mut response = next.run(request).await;
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|l| l.contains("__err="))
+        .map(str::to_string)
+    else {
+        return response;
+    };
+    let (binding, new_cookie) = match binding {
+        Some(binding) => (binding, false),
+        None => (URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>()), true),
+    };
+    let sealed = Url::parse(&seal.public_base_url)
+        .and_then(|base| base.join(&location))
+        .ok()
+        .map(|mut url| {
+            let pairs = url_pairs(url.query().unwrap_or_default());
+            let get = |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let mac = seal.seal(&binding, &get("__path"), &get("__err"));
+            {
+                let mut query = url.query_pairs_mut();
+                query.clear();
+                for (k, v) in pairs.iter().filter(|(k, _)| k != "__seal") {
+                    query.append_pair(k, v);
+                }
+                query.append_pair("__seal", &mac);
+            }
+            url.to_string()
+        })
+        // The form's page, taken from the Referer: only when it is one of ours.
+        .filter(|url| app::api::navigation::local_path(&seal.public_base_url, url).is_some());
+    let headers = response.headers_mut();
+    match sealed.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        Some(value) => {
+            headers.insert(header::LOCATION, value);
+        }
+        // Not a page of this site: the form goes back to the home page.
+        None => {
+            headers.insert(header::LOCATION, HeaderValue::from_static("/"));
+        }
+    }
+    if new_cookie {
+        let secure = if seal.secure_cookie { "; Secure" } else { "" };
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            "{COOKIE}={binding}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        )) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+fn query_has_error(query: &str) -> bool {
+    url_pairs(query)
+        .iter()
+        .any(|(k, _)| ERROR_PARAMS.contains(&k.as_str()))
+}
+
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    openidconnect::url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The page's path and query without the error parameters.
+fn without_error(path: &str, pairs: &[(String, String)]) -> String {
+    let kept: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| !ERROR_PARAMS.contains(&k.as_str()))
+        .collect();
+    let path = format!("/{}", path.trim_start_matches('/'));
+    if kept.is_empty() {
+        return path;
+    }
+    let mut query = openidconnect::url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in kept {
+        query.append_pair(k, v);
+    }
+    format!("{path}?{}", query.finish())
+}
+
+fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response(),
+        Err(_) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response(),
+    }
+}
+
+fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty() && v.len() <= 64)
+        .map(|(_, v)| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seal_belongs_to_one_browser_and_one_error() {
+        let seal = FormErrorSeal::new([7; 32], "http://127.0.0.1:3000");
+        let mac = seal.seal("browser-a", "/api/auth/sign_in", "e30");
+        assert!(seal.verify("browser-a", "/api/auth/sign_in", "e30", &mac));
+        assert!(!seal.verify("browser-b", "/api/auth/sign_in", "e30", &mac));
+        assert!(!seal.verify("browser-a", "/api/auth/sign_up", "e30", &mac));
+        assert!(!seal.verify("browser-a", "/api/auth/sign_in", "e31", &mac));
+        assert!(!seal.verify("browser-a", "/api/auth/sign_in", "e30", "not-base64!"));
+    }
+
+    #[test]
+    fn the_page_keeps_its_own_parameters() {
+        let pairs = url_pairs("email=a%40b.test&__path=%2Fx&__err=e30&__seal=zz&switching=1");
+        assert_eq!(
+            without_error("/o/acme/login", &pairs),
+            "/o/acme/login?email=a%40b.test&switching=1"
+        );
+        assert_eq!(without_error("//evil.example", &[]), "/evil.example");
+    }
+}

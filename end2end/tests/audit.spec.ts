@@ -42,7 +42,7 @@ test('an admin reads the audit log, filters it and downloads the CSV', async ({ 
   expect(download.suggestedFilename()).toMatch(/^audit-globex-\d{4}-\d{2}-\d{2}\.csv$/);
   const csv = require('node:fs').readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
   const lines = csv.trim().split('\r\n');
-  // Every field is quoted (see the README's security defaults).
+  // Every field is quoted (see docs/security.md, security defaults).
   expect(lines[0]).toBe('"occurred_at","actor_name","actor_email","actor_user_id","action","description","target_type","target_label","target_id","ip_address","user_agent","details"');
   expect(lines.length).toBeGreaterThan(1);
   expect(lines.slice(1).every((l: string) => l.includes(',"member.'))).toBe(true);

@@ -1,5 +1,5 @@
 -- The four cluster roles of the application (see migrations/*_foundation.sql
--- and README "How isolation works"). Idempotent; run as a superuser (or a
+-- and docs/isolation.md). Idempotent; run as a superuser (or a
 -- role with CREATEROLE) once per PostgreSQL cluster, before any migration.
 --
 -- Passwords are not set here. Local development uses trust authentication on

@@ -212,7 +212,7 @@ pub async fn purge_expired(db: &super::db::Db) -> Result<(usize, i64), sqlx::Err
     Ok((rows.len(), rows.iter().map(|(_, n)| n).sum()))
 }
 
-/// The CSV columns, in order (documented in the README).
+/// The CSV columns, in order (documented in docs/admin-console.md).
 pub const CSV_COLUMNS: &[&str] = &[
     "occurred_at",
     "actor_name",

@@ -20,8 +20,10 @@ use hmac::{Hmac, Mac};
 use openidconnect::url::Url;
 use std::sync::Arc;
 
-/// The cookie a sealed error is bound to.
+/// The cookie a sealed error is bound to. Over https it carries the
+/// `__Host-` prefix, so no other host (a sibling subdomain) can set it.
 const COOKIE: &str = "trellis_form";
+const SECURE_COOKIE: &str = "__Host-trellis_form";
 const ERROR_PARAMS: [&str; 3] = ["__path", "__err", "__seal"];
 
 /// The key and cookie settings of the seal.
@@ -37,6 +39,14 @@ impl FormErrorSeal {
             key,
             secure_cookie: public_base_url.starts_with("https://"),
             public_base_url: public_base_url.to_string(),
+        }
+    }
+
+    fn cookie_name(&self) -> &'static str {
+        if self.secure_cookie {
+            SECURE_COOKIE
+        } else {
+            COOKIE
         }
     }
 
@@ -67,7 +77,7 @@ pub async fn seal_form_errors(
     request: Request,
     next: Next,
 ) -> Response {
-    let binding = cookie(request.headers(), COOKIE);
+    let binding = cookie(request.headers(), seal.cookie_name());
     if matches!(*request.method(), Method::GET | Method::HEAD)
         && let Some(query) = request.uri().query()
         && query_has_error(query)
@@ -79,7 +89,13 @@ pub async fn seal_form_errors(
                 .find(|(k, _)| k == key)
                 .map(|(_, v)| v.as_str())
         };
+        // Each parameter once: Leptos shows the last of several, the check
+        // would read the first.
+        let once = ERROR_PARAMS
+            .iter()
+            .all(|key| pairs.iter().filter(|(k, _)| k == key).count() <= 1);
         let genuine = match (&binding, get("__path"), get("__err"), get("__seal")) {
+            _ if !once => false,
             (Some(binding), Some(path), Some(error), Some(given)) => {
                 seal.verify(binding, path, error, given)
             }
@@ -91,16 +107,50 @@ pub async fn seal_form_errors(
         return next.run(request).await;
     }
 
+    // Only a server function's own error redirect is sealed: a POST to
+    // `/api/…` whose `__path` names that very function. Any other redirect
+    // that carries error parameters (from a slug someone wrote into a path,
+    // say) loses them.
+    let function = (request.method() == Method::POST && request.uri().path().starts_with("/api/"))
+        .then(|| request.uri().path().to_string());
     let mut response = next.run(request).await;
     let Some(location) = response
         .headers()
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .filter(|l| l.contains("__err="))
+        .filter(|l| ERROR_PARAMS.iter().any(|key| l.contains(key)))
         .map(str::to_string)
     else {
         return response;
     };
+    let produced_here = function.is_some_and(|path| {
+        Url::parse(&seal.public_base_url)
+            .and_then(|base| base.join(&location))
+            .is_ok_and(|url| {
+                let pairs = url_pairs(url.query().unwrap_or_default());
+                let paths: Vec<&str> = pairs
+                    .iter()
+                    .filter(|(k, _)| k == "__path")
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                paths == [path.as_str()] && pairs.iter().filter(|(k, _)| k == "__err").count() == 1
+            })
+    });
+    if !produced_here {
+        let stripped = Url::parse(&seal.public_base_url)
+            .and_then(|base| base.join(&location))
+            .ok()
+            .and_then(|url| app::api::navigation::local_path(&seal.public_base_url, url.as_str()))
+            .map(|local| {
+                let (path, query) = local.split_once('?').unwrap_or((&local, ""));
+                without_error(path, &url_pairs(query))
+            })
+            .unwrap_or_else(|| "/".to_string());
+        if let Ok(value) = HeaderValue::from_str(&stripped) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        return response;
+    }
     let (binding, new_cookie) = match binding {
         Some(binding) => (binding, false),
         None => (URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>()), true),
@@ -143,7 +193,8 @@ pub async fn seal_form_errors(
     if new_cookie {
         let secure = if seal.secure_cookie { "; Secure" } else { "" };
         if let Ok(value) = HeaderValue::from_str(&format!(
-            "{COOKIE}={binding}; Path=/; HttpOnly; SameSite=Lax{secure}"
+            "{}={binding}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            seal.cookie_name()
         )) {
             headers.append(header::SET_COOKIE, value);
         }

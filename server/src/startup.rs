@@ -334,9 +334,10 @@ pub fn build_router(
             options.trusted_proxy_hops,
             client_ip,
         ))
-        .layer(middleware::from_fn_with_state(https, security_headers))
-        // A panic in any request is a logged 500 page, not a dropped connection.
+        // A panic in any request is a logged 500 page, not a dropped
+        // connection; inside the security headers, so that page gets them.
         .layer(CatchPanicLayer::custom(crate::http::panic_page))
+        .layer(middleware::from_fn_with_state(https, security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

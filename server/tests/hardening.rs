@@ -420,6 +420,68 @@ async fn a_crafted_error_link_shows_nothing_but_a_real_one_round_trips(
     );
 }
 
+#[sqlx::test(migrations = false)]
+async fn the_server_never_seals_an_error_it_did_not_produce(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn(&db).await;
+    let lie = "Your account is locked. Call +1 555 0100";
+    let error = serde_json::to_vec(&AppError::Conflict(lie.into())).unwrap();
+    let encoded = base64::engine::general_purpose::URL_SAFE.encode(error);
+    // A slug that smuggles an error into the login redirect of a route the
+    // victim's browser is sent to.
+    let smuggled = format!(
+        "/o/acme%2Flogin%3F__path%3D%252Fapi%252Fauth%252Fsign_in%26__err%3D{}%26x%3D/audit.csv",
+        encoded.replace('=', "%253D")
+    );
+    let victim = app.browser();
+    let mut path = smuggled;
+    for _ in 0..5 {
+        let response = victim.get(&path).await;
+        if !response.status().is_redirection() {
+            let html = response.text().await.unwrap();
+            assert!(
+                !html.contains("Call +1 555"),
+                "the smuggled message is shown"
+            );
+            return;
+        }
+        path = location(&response);
+    }
+    panic!("too many redirects");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_second_error_appended_to_a_sealed_link_is_not_shown(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn(&db).await;
+    let person = app.browser();
+    let failed = person
+        .sign_in("acme", "mia@acme.test", "wrong password")
+        .await;
+    let sealed = location(&failed);
+    let lie = serde_json::to_vec(&AppError::Conflict("Call +1 555 0100".into())).unwrap();
+    let tampered = format!(
+        "{sealed}&__path=%2Fapi%2Fauth%2Fsign_in&__err={}",
+        base64::engine::general_purpose::URL_SAFE.encode(lie)
+    );
+    let response = person.get(&tampered).await;
+    let html = if response.status().is_redirection() {
+        person.get(&location(&response)).await.text().await.unwrap()
+    } else {
+        response.text().await.unwrap()
+    };
+    assert!(
+        !html.contains("Call +1 555"),
+        "the appended message is shown"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 5. Hashing before checking
 // ---------------------------------------------------------------------------

@@ -500,6 +500,7 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
     with_status(
         async move {
             let ctx = ctx().await?;
+            auth::limit_org_creation(&ctx.auth_env()).await?;
             let policy = ctx.state.settings.session;
             let (user_id, method) =
                 if let Some(p) = session::live_pending(ctx.db(), &ctx.session, &policy).await? {

@@ -422,7 +422,10 @@ async fn count_unbound(
     connection_id: Option<uuid::Uuid>,
     stop: &Stop,
 ) -> Result<Result<Option<OrgSummary>, String>, AppError> {
-    let bucket = format!("sso_stray:ip:{}", client_network(ctx.meta.ip));
+    let bucket = format!(
+        "sso_stray:ip:{}",
+        crate::domain::rate_limit::client_network(ctx.meta.ip)
+    );
     let limit = ctx.state.settings.rate_limits.stray_sso_callbacks_per_ip;
     match rate_limit::hit(ctx.db(), &bucket, limit).await {
         Ok(()) => {}
@@ -458,23 +461,6 @@ async fn count_unbound(
         .await?;
     }
     Ok(Ok(Some(org)))
-}
-
-/// The client's address as a rate limit counts it: an IPv6 client is its
-/// /64 (one subscriber holds the whole prefix).
-fn client_network(ip: Option<std::net::IpAddr>) -> String {
-    match ip {
-        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Some(std::net::IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map(|v4| v4.to_string())
-            .unwrap_or_default(),
-        Some(ip) => ip.to_string(),
-        None => "unknown".to_string(),
-    }
 }
 
 /// `GET /sso/callback`: the callback every organization shared before each

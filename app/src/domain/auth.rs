@@ -43,10 +43,7 @@ pub struct AuthEnv<'a> {
 
 impl AuthEnv<'_> {
     fn ip_bucket(&self, what: &str) -> String {
-        match self.meta.ip {
-            Some(ip) => format!("{what}:ip:{ip}"),
-            None => format!("{what}:ip:unknown"),
-        }
+        format!("{what}:ip:{}", rate_limit::client_network(self.meta.ip))
     }
 }
 
@@ -59,11 +56,8 @@ impl AuthEnv<'_> {
     /// requests are counted here first, so that someone else's attempts
     /// throttle them, not the account's owner on their own address.
     fn account_from_here(&self, what: &str, email: &str) -> String {
-        let ip = self
-            .meta
-            .ip
-            .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-        format!("{}:ip:{ip}", account_bucket(what, email))
+        let network = rate_limit::client_network(self.meta.ip);
+        format!("{}:ip:{network}", account_bucket(what, email))
     }
 }
 
@@ -716,6 +710,18 @@ pub async fn limit_password_setting(env: &AuthEnv<'_>) -> Result<(), AppError> {
         env.db,
         &env.ip_bucket("set_password"),
         env.limits.sign_in_per_ip,
+    )
+    .await
+}
+
+/// Counts one new organization against the client address, like a sign-up:
+/// every org comes with its own invitation allowance and its own name in
+/// mail, so creating them is bounded too.
+pub async fn limit_org_creation(env: &AuthEnv<'_>) -> Result<(), AppError> {
+    rate_limit::hit(
+        env.db,
+        &env.ip_bucket("create_org"),
+        env.limits.sign_up_per_ip,
     )
     .await
 }

@@ -246,7 +246,9 @@ impl Sending<'_> {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         rate_limit::take(
             self.db,
-            &format!("invitations:inviter:{}:{}", org_id.0, inviter.0),
+            // The person, across every org they may create: a new org does
+            // not buy a new allowance.
+            &format!("invitations:inviter:{}", inviter.0),
             self.limits.invitations_per_inviter,
             n,
         )

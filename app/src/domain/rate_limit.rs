@@ -87,6 +87,24 @@ impl RateLimits {
     }
 }
 
+/// The client's address as a rate limit counts it: an IPv6 client is its
+/// /64 (one subscriber holds the whole prefix, so counting single addresses
+/// would let them rotate through it).
+pub fn client_network(ip: Option<std::net::IpAddr>) -> String {
+    match ip {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        Some(ip) => ip.to_string(),
+        None => "unknown".to_string(),
+    }
+}
+
 /// Counts one hit against `bucket`; refuses with the seconds left in the
 /// window once the limit is passed.
 pub async fn hit(db: &Db, bucket: &str, limit: Limit) -> Result<(), AppError> {
@@ -199,4 +217,27 @@ pub async fn prune(db: &Db) -> Result<u64, sqlx::Error> {
             .execute(db.pool())
             .await?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64() {
+        let a = client_network(Some("2001:db8:1:2:aaaa::1".parse().unwrap()));
+        let b = client_network(Some("2001:db8:1:2:ffff:1:2:3".parse().unwrap()));
+        let other = client_network(Some("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        assert_eq!(
+            client_network(Some("::ffff:10.0.0.1".parse().unwrap())),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            client_network(Some("10.0.0.1".parse().unwrap())),
+            "10.0.0.1"
+        );
+        assert_eq!(client_network(None), "unknown");
+    }
 }

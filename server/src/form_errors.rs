@@ -50,25 +50,25 @@ impl FormErrorSeal {
         }
     }
 
-    fn seal(&self, binding: &str, path: &str, error: &str) -> String {
+    /// The HMAC over the three parts, each length-prefixed so that no two
+    /// different triples read the same.
+    fn mac(&self, binding: &str, path: &str, error: &str) -> Hmac<sha2::Sha256> {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("any key length");
         for part in [binding, path, error] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        mac
+    }
+
+    fn seal(&self, binding: &str, path: &str, error: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(binding, path, error).finalize().into_bytes())
     }
 
     fn verify(&self, binding: &str, path: &str, error: &str, seal: &str) -> bool {
-        let Ok(given) = URL_SAFE_NO_PAD.decode(seal) else {
-            return false;
-        };
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("any key length");
-        for part in [binding, path, error] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        mac.verify_slice(&given).is_ok()
+        URL_SAFE_NO_PAD
+            .decode(seal)
+            .is_ok_and(|given| self.mac(binding, path, error).verify_slice(&given).is_ok())
     }
 }
 
@@ -123,23 +123,23 @@ pub async fn seal_form_errors(
     else {
         return response;
     };
-    let produced_here = function.is_some_and(|path| {
-        Url::parse(&seal.public_base_url)
-            .and_then(|base| base.join(&location))
-            .is_ok_and(|url| {
-                let pairs = url_pairs(url.query().unwrap_or_default());
-                let paths: Vec<&str> = pairs
-                    .iter()
-                    .filter(|(k, _)| k == "__path")
-                    .map(|(_, v)| v.as_str())
-                    .collect();
-                paths == [path.as_str()] && pairs.iter().filter(|(k, _)| k == "__err").count() == 1
-            })
-    });
+    // The target, as a browser reads it, and its query.
+    let target = Url::parse(&seal.public_base_url)
+        .and_then(|base| base.join(&location))
+        .ok();
+    let pairs = url_pairs(target.as_ref().and_then(Url::query).unwrap_or_default());
+    let count = |key: &str| pairs.iter().filter(|(k, _)| k == key).count();
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let produced_here = function
+        .is_some_and(|path| count("__path") == 1 && count("__err") == 1 && get("__path") == path);
     if !produced_here {
-        let stripped = Url::parse(&seal.public_base_url)
-            .and_then(|base| base.join(&location))
-            .ok()
+        let stripped = target
             .and_then(|url| app::api::navigation::local_path(&seal.public_base_url, url.as_str()))
             .map(|local| {
                 let (path, query) = local.split_once('?').unwrap_or((&local, ""));
@@ -155,18 +155,8 @@ pub async fn seal_form_errors(
         Some(binding) => (binding, false),
         None => (URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>()), true),
     };
-    let sealed = Url::parse(&seal.public_base_url)
-        .and_then(|base| base.join(&location))
-        .ok()
+    let sealed = target
         .map(|mut url| {
-            let pairs = url_pairs(url.query().unwrap_or_default());
-            let get = |key: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
             let mac = seal.seal(&binding, &get("__path"), &get("__err"));
             {
                 let mut query = url.query_pairs_mut();

@@ -305,15 +305,24 @@ impl Browser {
     /// Posts a form the way a page without JavaScript does (from `referer`):
     /// the answer is a redirect.
     pub async fn submit(&self, endpoint: &str, referer: &str, form: &[(&str, &str)]) -> Response {
+        self.submit_request(endpoint, referer, form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn submit_request(
+        &self,
+        endpoint: &str,
+        referer: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(endpoint))
             .header(header::ORIGIN, &self.base)
             .header(header::ACCEPT, "text/html")
             .header(header::REFERER, self.url(referer))
             .form(form)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// Posts a form from a page of another site (an auto-submitting form
@@ -334,14 +343,15 @@ impl Browser {
     /// Calls a server function the way the hydrated app does: JSON back,
     /// with an HTTP status that matches the outcome.
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        self.call_request(endpoint, form).send().await.unwrap()
+    }
+
+    fn call_request(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(endpoint))
             .header(header::ORIGIN, &self.base)
             .header(header::ACCEPT, "application/json")
             .form(form)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// Like [`Browser::call`], but a failed exchange (a dropped connection)
@@ -351,14 +361,7 @@ impl Browser {
         endpoint: &str,
         form: &[(&str, &str)],
     ) -> Result<reqwest::StatusCode, reqwest::Error> {
-        let response = self
-            .client
-            .post(self.url(endpoint))
-            .header(header::ORIGIN, &self.base)
-            .header(header::ACCEPT, "application/json")
-            .form(form)
-            .send()
-            .await?;
+        let response = self.call_request(endpoint, form).send().await?;
         let status = response.status();
         response.bytes().await?;
         Ok(status)
@@ -371,15 +374,7 @@ impl Browser {
         referer: &str,
         form: &[(&str, &str)],
     ) -> Result<reqwest::StatusCode, reqwest::Error> {
-        let response = self
-            .client
-            .post(self.url(endpoint))
-            .header(header::ORIGIN, &self.base)
-            .header(header::ACCEPT, "text/html")
-            .header(header::REFERER, self.url(referer))
-            .form(form)
-            .send()
-            .await?;
+        let response = self.submit_request(endpoint, referer, form).send().await?;
         let status = response.status();
         response.bytes().await?;
         Ok(status)

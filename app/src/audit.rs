@@ -13,6 +13,7 @@ pub enum ActionGroup {
     Roles,
     Sso,
     Settings,
+    Projects,
 }
 
 impl ActionGroup {
@@ -23,6 +24,7 @@ impl ActionGroup {
         ActionGroup::Roles,
         ActionGroup::Sso,
         ActionGroup::Settings,
+        ActionGroup::Projects,
     ];
 
     /// How the group is named in URLs.
@@ -34,6 +36,7 @@ impl ActionGroup {
             ActionGroup::Roles => "roles",
             ActionGroup::Sso => "sso",
             ActionGroup::Settings => "settings",
+            ActionGroup::Projects => "projects",
         }
     }
 
@@ -45,6 +48,7 @@ impl ActionGroup {
             ActionGroup::Roles => "Roles",
             ActionGroup::Sso => "Single sign-on",
             ActionGroup::Settings => "Settings",
+            ActionGroup::Projects => "Projects",
         }
     }
 
@@ -134,6 +138,11 @@ audit_actions! {
     SsoIdentityLinked   => "sso.identity_linked",    Sso,         "linked their account to the identity provider";
     AuditRetentionChanged => "org.audit_retention_changed", Settings, "changed how long audit events are kept";
     AuditPurged         => "audit.purged",           Settings,    "removed audit events older than the retention period";
+    ProjectCreated      => "project.created",        Projects,    "created a project";
+    ProjectUpdated      => "project.updated",        Projects,    "changed a project";
+    ProjectArchived     => "project.archived",       Projects,    "archived a project";
+    ProjectRestored     => "project.restored",       Projects,    "restored an archived project";
+    ProjectDeleted      => "project.deleted",        Projects,    "deleted a project";
 }
 
 #[cfg(test)]

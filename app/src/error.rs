@@ -172,6 +172,43 @@ impl Validator {
 }
 
 #[cfg(feature = "ssr")]
+impl AppError {
+    /// The HTTP status an API caller gets for this error: the one table of it.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// For plain routes (not server functions): the status and the message a
+/// person can read; a rate limit also says when to retry.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = self.status();
+        let retry = match &self {
+            AppError::RateLimited { retry_after_secs } => Some(retry_after_secs.to_string()),
+            _ => None,
+        };
+        let mut response = (status, self.to_string()).into_response();
+        if let Some(value) = retry.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     #[track_caller]
     fn from(error: sqlx::Error) -> Self {

@@ -47,3 +47,9 @@ typed_id!(
     /// An invitation, unique within its organization.
     InvitationId
 );
+// resource: project
+typed_id!(
+    /// A project, unique within its organization.
+    ProjectId
+);
+// end resource: project

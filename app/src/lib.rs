@@ -40,6 +40,7 @@ use pages::{
     org_home::OrgHomePage,
     orgs::{NewOrgPage, PickerPage},
     password::{ForgotPasswordPage, ResetPasswordPage},
+    projects::{ProjectPage, ProjectsPage},
     settings::SettingsPage,
     sign_in::{LinkSignInPage, LoginPage, OrgLoginPage},
     signup::{CheckEmailPage, SignUpPage, VerifyEmailPage},
@@ -146,6 +147,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/o/:slug/login/link") view=LinkSignInPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("/o/:slug") view=components::org_frame::OrgLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OrgHomePage ssr=SsrMode::Async />
+                    <Route path=path!("projects") view=ProjectsPage ssr=SsrMode::Async />
+                    <Route path=path!("projects/:id") view=ProjectPage ssr=SsrMode::Async />
                     <Route path=path!("members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("sso") view=SsoPage ssr=SsrMode::Async />

@@ -19,8 +19,10 @@ pub enum Role {
 pub enum Permission {
     /// Read the organization's workspace.
     ViewWorkspace,
-    /// Create and change the organization's own content.
+    /// Create content (projects), and change or delete what one created.
     EditContent,
+    /// Change or delete anyone's content.
+    ManageContent,
     /// See the member list and pending invitations.
     ViewMembers,
     /// Invite people, resend and revoke invitations.
@@ -118,6 +120,18 @@ mod tests {
             assert!(Role::Admin.can(permission));
             assert!(!Role::Member.can(permission));
             assert!(!Role::Viewer.can(permission));
+        }
+    }
+
+    #[test]
+    fn members_edit_their_own_content_and_admins_everyones() {
+        for role in Role::ALL {
+            assert_eq!(role.can(EditContent), role != Role::Viewer, "{role:?}");
+            assert_eq!(
+                role.can(ManageContent),
+                matches!(role, Role::Owner | Role::Admin),
+                "{role:?}"
+            );
         }
     }
 

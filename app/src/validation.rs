@@ -245,6 +245,109 @@ fn collapse_spaces(input: &str) -> String {
     input.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+// resource: project
+// The reference resource's input types (see docs/adding-a-resource.md);
+// `scripts/new-resource.sh` copies this block.
+
+/// The longest project name, description and list search the forms accept
+/// (the table's checks say the same).
+pub const PROJECT_NAME_MAX_CHARS: usize = 100;
+pub const PROJECT_DESCRIPTION_MAX_CHARS: usize = 2000;
+pub const PROJECT_SEARCH_MAX_CHARS: usize = 100;
+
+/// A project's name: trimmed, single spaces, 1–100 characters, nothing that
+/// cannot be shown or that turns text around.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectName(String);
+
+impl ProjectName {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let value = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        match value.chars().count() {
+            0 => Err("Enter a name for the project.".into()),
+            n if n > PROJECT_NAME_MAX_CHARS => Err(format!(
+                "Use at most {PROJECT_NAME_MAX_CHARS} characters for the name."
+            )),
+            _ if value.chars().any(char::is_control) => {
+                Err("The name contains characters that cannot be shown.".into())
+            }
+            _ if crate::text::has_direction_controls(&value) => Err(
+                "The name contains characters that change the direction of text; remove them."
+                    .into(),
+            ),
+            _ => Ok(Self(value)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A project's description: up to 2,000 characters of plain text; line
+/// breaks are kept (as `\n`), other control characters are refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectDescription(String);
+
+impl ProjectDescription {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let value = input.replace("\r\n", "\n").replace('\r', "\n");
+        let value = value.trim();
+        if value.chars().count() > PROJECT_DESCRIPTION_MAX_CHARS {
+            return Err(format!(
+                "Use at most {PROJECT_DESCRIPTION_MAX_CHARS} characters for the description."
+            ));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err("The description contains characters that cannot be shown.".into());
+        }
+        if crate::text::has_direction_controls(value) {
+            return Err(
+                "The description contains characters that change the direction of text; remove them."
+                    .into(),
+            );
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod project_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_tidied_and_bounded() {
+        assert_eq!(
+            ProjectName::parse("  Q3   launch ").unwrap().as_str(),
+            "Q3 launch"
+        );
+        assert!(ProjectName::parse("   ").is_err());
+        assert!(ProjectName::parse(&"x".repeat(101)).is_err());
+        assert!(ProjectName::parse(&"é".repeat(100)).is_ok());
+        assert!(ProjectName::parse("a\u{202e}b").is_err());
+        assert!(ProjectName::parse("a\u{0007}b").is_err());
+    }
+
+    #[test]
+    fn descriptions_keep_line_breaks_and_refuse_other_controls() {
+        let d = ProjectDescription::parse(" one\r\ntwo\n ").unwrap();
+        assert_eq!(d.as_str(), "one\ntwo");
+        assert!(ProjectDescription::parse("a\u{0000}b").is_err());
+        assert!(ProjectDescription::parse("a\u{2066}b").is_err());
+        assert!(ProjectDescription::parse(&"x".repeat(2001)).is_err());
+        assert_eq!(ProjectDescription::parse("").unwrap().as_str(), "");
+    }
+}
+
+// end resource: project
+
 #[cfg(test)]
 mod tests {
     use super::*;

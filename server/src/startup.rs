@@ -338,8 +338,22 @@ pub fn build_router(
         // connection; inside the security headers, so that page gets them.
         .layer(CatchPanicLayer::custom(crate::http::panic_page))
         .layer(middleware::from_fn_with_state(https, security_headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// Every log line of a request carries its id, method and path, and — once
+/// the membership check has run (`app::api::context::member`) — the org and
+/// the user it acts for.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        id = %uuid::Uuid::now_v7(),
+        method = %request.method(),
+        path = request.uri().path(),
+        org_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    )
 }
 
 async fn shutdown_signal() {

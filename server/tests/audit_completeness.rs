@@ -62,6 +62,12 @@ const READ_ONLY: &[(&str, &str)] = &[
     ("/api/members/list", "reads members"),
     ("/api/invitations/get", "reads an invitation"),
     ("/api/settings/get", "reads org settings"),
+    ("/api/projects/list", "reads projects"),
+    ("/api/projects/get", "reads a project"),
+    (
+        "/api/projects/recent",
+        "reads the recently changed projects",
+    ),
     ("/api/sso/get", "reads SSO settings"),
     ("/api/audit/page", "reads the audit log"),
 ];
@@ -94,6 +100,11 @@ const STATE_CHANGING: &[&str] = &[
     "/api/invitations/accept_signed_in",
     "/api/settings/rename",
     "/api/settings/change_slug",
+    "/api/projects/create",
+    "/api/projects/update",
+    "/api/projects/archive",
+    "/api/projects/restore",
+    "/api/projects/delete",
     "/api/settings/delete",
     "/api/sso/save",
     "/api/sso/enable",
@@ -293,6 +304,50 @@ async fn every_state_changing_endpoint_records_an_audit_event(
         .await;
     succeeded(&response);
     ledger.check("/api/settings/rename", "org.renamed").await;
+    // resource: project
+    let response = nina
+        .submit(
+            "/api/projects/create",
+            "/o/initech/projects",
+            &[
+                ("slug", "initech"),
+                ("name", "Audit me"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/projects/create", "project.created")
+        .await;
+    let project: Uuid =
+        sqlx::query_scalar("select project_id from project where name = 'Audit me'")
+            .fetch_one(&db.superuser)
+            .await
+            .unwrap();
+    let project = project.to_string();
+    let one = [("slug", "initech"), ("id", project.as_str())];
+    let response = nina
+        .submit(
+            "/api/projects/update",
+            "/o/initech/projects",
+            &[one[0], one[1], ("name", "Audited"), ("description", "more")],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/projects/update", "project.updated")
+        .await;
+    for (endpoint, action) in [
+        ("/api/projects/archive", "project.archived"),
+        ("/api/projects/restore", "project.restored"),
+        ("/api/projects/delete", "project.deleted"),
+    ] {
+        let response = nina.submit(endpoint, "/o/initech/projects", &one).await;
+        succeeded(&response);
+        ledger.check(endpoint, action).await;
+    }
+    // end resource: project
     let response = nina
         .submit(
             "/api/settings/change_slug",

@@ -12,43 +12,8 @@ use app::{
 };
 use sqlx::{Connection, PgConnection, PgPool, Row, postgres::PgConnectOptions};
 use std::collections::BTreeSet;
-use support::{TestDb, fixtures::two_orgs};
+use support::{TestDb, fixtures::two_orgs, org_owned::ORG_OWNED};
 use uuid::Uuid;
-
-/// Every org-owned table, with an insert aimed at the org bound to `$1`
-/// (`$2` is a user id). `the_catalog_lists_no_org_owned_table_this_test_forgets`
-/// fails when a table with an org_id column is missing here.
-const ORG_OWNED: &[(&str, &str)] = &[
-    ("membership", "insert into membership (org_id, user_id, role) values ($1, $2, 'viewer')"),
-    (
-        "invitation",
-        "insert into invitation (org_id, invitation_id, email, role, token_hash, expires_at)
-         values ($1, gen_random_uuid(), 'new@x.test', 'member', sha256(gen_random_uuid()::text::bytea), now())",
-    ),
-    (
-        "sso_connection",
-        "insert into sso_connection (org_id, sso_connection_id, issuer_url, client_id, client_secret_sealed, client_secret_key_id)
-         values ($1, gen_random_uuid(), 'https://idp.x.test', 'c', '\\x00', 'k1')",
-    ),
-    (
-        "sso_identity",
-        "insert into sso_identity (org_id, sso_connection_id, issuer, subject, user_id, linked_by)
-         values ($1, gen_random_uuid(), 'https://idp.x.test', 'new-subject', $2, 'password')",
-    ),
-    (
-        "sso_domain",
-        "insert into sso_domain (org_id, sso_domain_id, domain, verification_token) values ($1, gen_random_uuid(), 'new.test', 't')",
-    ),
-    (
-        "audit_event",
-        "insert into audit_event (org_id, audit_event_id, action) values ($1, gen_random_uuid(), 'member.added')",
-    ),
-    (
-        "org_slug_redirect",
-        "insert into org_slug_redirect (org_id, old_slug) values ($1, 'some-old-name')",
-    ),
-    ("organization", "insert into organization (org_id, slug, name) values ($1, 'fresh-org', 'Fresh')"),
-];
 
 const RLS_VIOLATION: &str = "42501";
 
@@ -441,7 +406,7 @@ async fn tenant_begin_refuses_a_user_who_is_not_a_member(
     let allowed = Tenant::begin(&db.db(), OrgId(f.org_b), UserId(f.carol))
         .await
         .unwrap();
-    assert_eq!(allowed.actor().unwrap().role, app::roles::Role::Admin);
+    assert_eq!(allowed.actor().role, app::roles::Role::Admin);
     drop(allowed);
     db.close().await;
 }

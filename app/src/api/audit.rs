@@ -134,9 +134,7 @@ pub async fn get_audit(
             };
             let (rows, next) = audit_view::page(&mut tx, &filter, after, PAGE_SIZE).await?;
             let retention_days = orgs::audit_retention(&mut tx).await?;
-            let can_set_retention = tx
-                .actor()
-                .is_some_and(|a| a.role.can(Permission::ManageOrganization));
+            let can_set_retention = tx.actor().role.can(Permission::ManageOrganization);
             tx.commit().await?;
             let utc = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
             Ok(AuditPage {

@@ -574,7 +574,7 @@ pub async fn sign_out(next: Option<String>) -> Result<(), AppError> {
                         Event::new(crate::audit::AuditAction::SignedOut),
                     )
                     .await?;
-                    let slug = tx.org_label().expect("member").slug.clone();
+                    let slug = tx.org().slug.clone();
                     tx.commit().await?;
                     format!("/o/{slug}/login?signed_out=1")
                 }
@@ -601,7 +601,7 @@ pub async fn switch_org(slug: String) -> Result<(), AppError> {
         async move {
             let ctx = ctx().await?;
             let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
-            let email = tx.actor().map(|a| a.email.clone()).unwrap_or_default();
+            let email = tx.actor().email.clone();
             drop(tx);
             // Only the caller's own memberships are valid targets.
             let mut user_tx = UserScope::begin(ctx.db(), current.user_id).await?;

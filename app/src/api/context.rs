@@ -5,13 +5,13 @@ use crate::{
     domain::{
         request::RequestMeta,
         session::{self, OrgSession},
-        tenancy::{MemberCheck, OrgTx, Tenant, TenantError},
+        tenancy::{MemberCheck, MemberTx, Tenant, TenantError},
     },
     error::AppError,
     roles::Permission,
     state::AppState,
 };
-use http::{Method, StatusCode, header::ACCEPT, request::Parts};
+use http::{Method, header::ACCEPT, request::Parts};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use std::sync::Arc;
@@ -54,6 +54,26 @@ impl Ctx {
     }
 }
 
+/// The same context for a plain axum route (outside Leptos): the state, the
+/// session and the client, read from the request.
+impl axum::extract::FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| internal("no session layer"))?;
+        Ok(Ctx {
+            state: state.clone(),
+            session,
+            meta: RequestMeta::from_parts(parts),
+            page: None,
+        })
+    }
+}
+
 /// Reads the context Leptos provides for every request.
 pub async fn ctx() -> Result<Ctx, AppError> {
     let state =
@@ -79,7 +99,7 @@ pub async fn ctx() -> Result<Ctx, AppError> {
 /// The signed-in member, re-checked against the database: the session is
 /// fresh, the membership still exists, and the role (read now) allows
 /// `permission`. Ends the session when it no longer counts.
-pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSession), AppError> {
+pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(MemberTx, OrgSession), AppError> {
     let Some(current) = session::org_session(&ctx.session)
         .await
         .map_err(session_error)?
@@ -113,7 +133,10 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSess
         },
     };
     drop(page);
-    let actor = tx.actor().expect("Tenant::begin sets the actor");
+    let span = tracing::Span::current();
+    span.record("org_id", tracing::field::display(current.org_id));
+    span.record("user_id", tracing::field::display(current.user_id));
+    let actor = tx.actor();
     if current
         .staleness(
             &ctx.state.settings.session,
@@ -147,8 +170,8 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(OrgTx, OrgSess
 /// org requires SSO and the session signed in another way (an owner's
 /// break-glass sign-in excepted), or it signed in through a provider the
 /// org has since replaced.
-fn sso_rule_ends(current: &OrgSession, tx: &OrgTx) -> Option<&'static str> {
-    let (org, actor) = (tx.org_label()?, tx.actor()?);
+fn sso_rule_ends(current: &OrgSession, tx: &MemberTx) -> Option<&'static str> {
+    let (org, actor) = (tx.org(), tx.actor());
     if current.method == session::AuthMethod::Sso {
         let replaced = org.sso_sessions_valid_after.is_some_and(|after| {
             current.authenticated_at < (after.unix_timestamp_nanos() / 1_000_000) as i64
@@ -173,7 +196,7 @@ pub fn counts_under_required_sso(current: &OrgSession, role: crate::roles::Role)
 /// the organization's single sign-on (`reason`: `sso_required`, or
 /// `provider_replaced`).
 pub async fn session_ended(
-    tx: &mut OrgTx,
+    tx: &mut crate::domain::tenancy::OrgTx,
     meta: &RequestMeta,
     method: session::AuthMethod,
     reason: &str,
@@ -211,18 +234,32 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"));
         if !html_form {
-            response.set_status(match error {
-                AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-                AppError::Forbidden => StatusCode::FORBIDDEN,
-                AppError::NotFound => StatusCode::NOT_FOUND,
-                AppError::Conflict(_) => StatusCode::CONFLICT,
-                AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            });
+            response.set_status(error.status());
         }
     }
     result
+}
+
+/// One action in the organization at `slug`, with everything around it: the
+/// request context, the membership (re-checked now), `permission`, the
+/// action, the commit when it succeeds (a failure rolls everything back),
+/// and the HTTP status an API caller gets. A server function is then its
+/// input validation and this.
+pub async fn in_org<T>(
+    slug: &str,
+    permission: Permission,
+    action: impl AsyncFnOnce(&Ctx, &mut MemberTx) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    with_status(
+        async {
+            let ctx = ctx().await?;
+            let (mut tx, _) = member_of(&ctx, slug, permission).await?;
+            let value = action(&ctx, &mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await,
+    )
 }
 
 /// Like [`member`], for a page or action of the organization at `slug`: a
@@ -231,15 +268,14 @@ pub async fn member_of(
     ctx: &Ctx,
     slug: &str,
     permission: Permission,
-) -> Result<(OrgTx, OrgSession), AppError> {
+) -> Result<(MemberTx, OrgSession), AppError> {
     // Check who the member is before what they may do, so that a session of
     // another org is told to sign in rather than "not allowed".
     let (tx, current) = member(ctx, Permission::ViewWorkspace).await?;
-    let here = tx.org_label().expect("Tenant::begin reads the org");
-    if here.slug != slug.trim() {
+    if tx.org().slug != slug.trim() {
         return Err(AppError::Unauthenticated);
     }
-    if !tx.actor().expect("member").role.can(permission) {
+    if !tx.actor().role.can(permission) {
         return Err(AppError::Forbidden);
     }
     Ok((tx, current))
@@ -256,4 +292,4 @@ pub fn when(at: time::OffsetDateTime) -> String {
     }
 }
 
-pub use crate::components::form::query_encode as url_encode;
+pub use crate::text::query_encode as url_encode;

@@ -66,7 +66,7 @@ pub async fn get_members(
         async move {
             let ctx = ctx().await?;
             let (mut tx, current) = member_of(&ctx, &slug, Permission::ViewMembers).await?;
-            let role = tx.actor().expect("member").role;
+            let role = tx.actor().role;
             let cursor = match after.as_deref().filter(|s| !s.is_empty()) {
                 Some(raw) => Some(members::Cursor::decode(raw).ok_or_else(|| {
                     AppError::field(
@@ -87,7 +87,7 @@ pub async fn get_members(
             let (rows, next) = members::list(&mut tx, q.as_deref(), cursor).await?;
             let total = members::count(&mut tx).await?;
             let pending = invitations::pending(&mut tx).await?;
-            let org_name = tx.org_label().expect("member").name.clone();
+            let org_name = tx.org().name.clone();
             tx.commit().await?;
             let now = time::OffsetDateTime::now_utc();
             Ok(MembersPage {

@@ -9,6 +9,7 @@ pub mod invitations;
 pub mod members;
 #[cfg(feature = "ssr")]
 pub mod navigation;
+pub mod projects;
 pub mod session;
 pub mod settings;
 pub mod sso;

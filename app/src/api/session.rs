@@ -41,8 +41,8 @@ pub async fn get_viewer(slug: String) -> Result<Viewer, AppError> {
         async move {
             let ctx = ctx().await?;
             let (tx, current) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
-            let actor = tx.actor().cloned().expect("member has an actor");
-            let org = tx.org_label().cloned().expect("member has an org");
+            let actor = tx.actor().clone();
+            let org = tx.org().clone();
             // The switcher lists the member's other organizations, which only
             // their own user scope sees; the same transaction moves there.
             let mut user_tx = tx.into_user_scope().await?;
@@ -132,7 +132,7 @@ pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
                 if current.org_id == org.org_id {
                     signed_in_here = true;
                 } else {
-                    signed_in_elsewhere = tx.org_label().map(|o| o.name.clone());
+                    signed_in_elsewhere = Some(tx.org().name.clone());
                 }
             }
             let switching_from = session::switch_intent(&ctx.session)
@@ -236,8 +236,8 @@ pub async fn get_org_home(slug: String) -> Result<OrgHome, AppError> {
             let ctx = ctx().await?;
             let (mut tx, current) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
             let member_count = members::count(&mut tx).await?;
-            let role = tx.actor().expect("member").role;
-            let org_name = tx.org_label().expect("member").name.clone();
+            let role = tx.actor().role;
+            let org_name = tx.org().name.clone();
             tx.commit().await?;
             Ok(OrgHome {
                 org_name,

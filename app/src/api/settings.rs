@@ -30,7 +30,7 @@ pub async fn get_org_settings(slug: String) -> Result<OrgSettings, AppError> {
         async move {
             let ctx = ctx().await?;
             let (tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
-            let org = tx.org_label().cloned().expect("member");
+            let org = tx.org().clone();
             tx.commit().await?;
             Ok(OrgSettings {
                 name: org.name,

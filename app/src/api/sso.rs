@@ -15,7 +15,7 @@ use {
         domain::{
             session,
             sso::{connection, domains, notify, oidc},
-            tenancy::OrgTx,
+            tenancy::MemberTx,
         },
         roles::{Permission, Role},
         validation::EmailDomain,
@@ -70,7 +70,7 @@ pub struct SsoSettings {
 }
 
 #[cfg(feature = "ssr")]
-async fn manager(ctx: &Ctx, slug: &str) -> Result<OrgTx, AppError> {
+async fn manager(ctx: &Ctx, slug: &str) -> Result<MemberTx, AppError> {
     Ok(member_of(ctx, slug, Permission::ManageSso).await?.0)
 }
 
@@ -80,7 +80,7 @@ pub async fn get_sso_settings(slug: String) -> Result<SsoSettings, AppError> {
         async move {
             let ctx = ctx().await?;
             let mut tx = manager(&ctx, &slug).await?;
-            let org_name = tx.org_label().expect("member").name.clone();
+            let org_name = tx.org().name.clone();
             let stored = connection::load(&mut tx).await?;
             let connection_id = stored
                 .as_ref()
@@ -244,7 +244,7 @@ pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
             }
             // The admin's own session ends with the others when it did not
             // sign in through the provider: they sign in again through it.
-            let role = tx.actor().expect("a member transaction").role;
+            let role = tx.actor().role;
             let own_session_ends = on && !counts_under_required_sso(&current, role);
             if own_session_ends {
                 session_ended(&mut tx, &ctx.meta, current.method, "sso_required").await?;

@@ -28,6 +28,9 @@ pub fn Field(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] autofocus: bool,
     #[prop(optional)] inputmode: Option<&'static str>,
+    /// The most characters the field takes (the server checks it too).
+    #[prop(optional)]
+    maxlength: Option<usize>,
     /// The input's id, when a page has two fields of one name (default
     /// `field-{name}`).
     #[prop(optional)]
@@ -48,6 +51,7 @@ pub fn Field(
                 type=kind
                 autocomplete=autocomplete
                 inputmode=inputmode
+                maxlength=maxlength
                 autofocus=autofocus
                 value=move || value.get()
                 prop:value=move || value.get()
@@ -69,6 +73,60 @@ pub fn Field(
                     )
                 }
             />
+            {move || {
+                error
+                    .get()
+                    .map(|message| {
+                        view! {
+                            <p id=message_id.clone() class="mt-1.5 text-sm text-red-600" role="alert">
+                                {message}
+                            </p>
+                        }
+                    })
+            }}
+            {hint.map(|hint| view! { <p class="mt-1.5 text-xs text-slate-500">{hint}</p> })}
+        </div>
+    }
+}
+
+/// A labelled multi-line text field, with its message under it.
+#[component]
+pub fn TextArea(
+    label: &'static str,
+    name: &'static str,
+    #[prop(optional, into)] value: Signal<String>,
+    #[prop(optional, into)] error: Signal<Option<String>>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<usize>,
+    #[prop(default = 4)] rows: u32,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let message_id = format!("{id}-message");
+    let described_by = message_id.clone();
+    view! {
+        <div>
+            <label for=id.clone() class="block text-sm font-medium text-slate-700">{label}</label>
+            <textarea
+                id=id
+                name=name
+                rows=rows
+                maxlength=maxlength
+                prop:value=move || value.get()
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=move || error.get().map(|_| described_by.clone())
+                class=move || {
+                    let state = if error.get().is_some() {
+                        "border-red-400 focus:border-red-500 focus:ring-red-500/20"
+                    } else {
+                        "border-slate-300 focus:border-indigo-500 focus:ring-indigo-500/20"
+                    };
+                    format!(
+                        "mt-1.5 block w-full rounded-lg border bg-white px-3 py-2 text-sm text-slate-900 shadow-sm placeholder:text-slate-400 focus:outline-none focus:ring-4 {state}"
+                    )
+                }
+            >
+                {value.get_untracked()}
+            </textarea>
             {move || {
                 error
                     .get()
@@ -176,15 +234,4 @@ impl FormErrors {
     }
 }
 
-/// Percent-encodes a value for a query string.
-pub fn query_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use crate::text::query_encode;

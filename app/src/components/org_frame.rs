@@ -57,7 +57,10 @@ fn OrgFrame(viewer: Viewer) -> impl IntoView {
     let switch = ServerAction::<SwitchOrg>::new();
     let sign_out = ServerAction::<SignOut>::new();
     let home = format!("/o/{}", viewer.org_slug);
-    let mut nav = vec![("Home", home.clone())];
+    let mut nav = vec![
+        ("Home", home.clone()),
+        ("Projects", format!("{home}/projects")),
+    ];
     if viewer.role.can(Permission::ViewMembers) {
         nav.push(("Members", format!("{home}/members")));
     }
@@ -171,7 +174,13 @@ fn OrgFrame(viewer: Viewer) -> impl IntoView {
 fn NavLink(label: &'static str, href: String) -> impl IntoView {
     let location = use_location();
     let target = href.clone();
-    let current = Memo::new(move |_| location.pathname.get() == target);
+    // A section's pages below it count too, but not every page under the
+    // org's home.
+    let current = Memo::new(move |_| {
+        let path = location.pathname.get();
+        path == target
+            || (target.matches('/').count() > 2 && path.starts_with(&format!("{target}/")))
+    });
     view! {
         <a
             href=href

@@ -16,7 +16,7 @@ use super::{
     rate_limit::{self, RateLimits},
     request::RequestMeta,
     session::AuthMethod,
-    tenancy::{OrgTx, Tenant, UserScope, lookup},
+    tenancy::{MemberTx, Tenant, UserScope, lookup},
     tokens::{self, Purpose, TokenProblem},
 };
 use crate::{
@@ -407,7 +407,7 @@ pub async fn record_sign_in(
     method: AuthMethod,
     switched_from: Option<&str>,
     meta: &RequestMeta,
-) -> Result<OrgTx, AppError> {
+) -> Result<MemberTx, AppError> {
     record_sign_in_with(db, org_id, user_id, method, switched_from, false, meta).await
 }
 
@@ -419,7 +419,7 @@ async fn record_sign_in_with(
     switched_from: Option<&str>,
     break_glass: bool,
     meta: &RequestMeta,
-) -> Result<OrgTx, AppError> {
+) -> Result<MemberTx, AppError> {
     let mut tx = Tenant::begin(db, org_id, user_id).await?;
     sqlx::query!(
         "update membership set last_sign_in_at = now() where org_id = $1 and user_id = $2",
@@ -517,7 +517,7 @@ pub async fn enter_org(
     let mut used_break_glass = false;
     if method != AuthMethod::Sso && sso_policy(db, org.org_id).await?.enforced {
         let tx = Tenant::begin(db, org.org_id, user_id).await?;
-        let actor = tx.actor().cloned().expect("member transaction");
+        let actor = tx.actor().clone();
         drop(tx);
         if break_glass && actor.role == crate::roles::Role::Owner {
             used_break_glass = true;

@@ -115,9 +115,87 @@ pub async fn seed(db: &Db) -> Result<bool, SeedError> {
             add_member(&mut tx, user.user_id, email, *role, &meta, source.clone()).await?;
             tx.commit().await?;
         }
+
+        // resource: project
+        for (_, email, name, description, archived) in
+            DEMO_PROJECTS.iter().filter(|p| p.0 == org.slug)
+        {
+            seed_project(db, org_id, email, name, description, *archived, &meta).await?;
+        }
+        // end resource: project
     }
     Ok(true)
 }
+
+// resource: project
+/// Demo projects: (org, creator, name, description, archived).
+const DEMO_PROJECTS: &[(&str, &str, &str, &str, bool)] = &[
+    (
+        "acme",
+        "olivia@acme.test",
+        "Website relaunch",
+        "New marketing site with the product tour.\nLaunch before the spring conference.",
+        false,
+    ),
+    (
+        "acme",
+        "mia@acme.test",
+        "Customer onboarding guide",
+        "Step-by-step guide for new customers' IT admins.",
+        false,
+    ),
+    (
+        "acme",
+        "adam@acme.test",
+        "Q3 security review",
+        "Findings and fixes from the third-quarter review.",
+        true,
+    ),
+    (
+        "globex",
+        "grace@globex.test",
+        "Warehouse migration",
+        "Move inventory tracking to the new system.",
+        false,
+    ),
+];
+
+/// Creates one demo project as its creator would, through the domain.
+async fn seed_project(
+    db: &Db,
+    org_id: crate::ids::OrgId,
+    email: &str,
+    name: &str,
+    description: &str,
+    archived: bool,
+    meta: &RequestMeta,
+) -> Result<(), SeedError> {
+    use super::projects::{self, ProjectError};
+    use crate::validation::{ProjectDescription, ProjectName};
+    let user = lookup::user_for_sign_in(db, email)
+        .await?
+        .ok_or_else(|| SeedError::Invalid(format!("{email} is not a demo account")))?;
+    let name = ProjectName::parse(name).map_err(SeedError::Invalid)?;
+    let description = ProjectDescription::parse(description).map_err(SeedError::Invalid)?;
+    let refused = |e: ProjectError| match e {
+        ProjectError::Database(e) => SeedError::Database(e),
+        other => SeedError::Invalid(other.to_string()),
+    };
+    let mut tx = Tenant::begin(db, org_id, user.user_id)
+        .await
+        .map_err(|e| SeedError::Invalid(e.to_string()))?;
+    let id = projects::create(&mut tx, meta, &name, &description)
+        .await
+        .map_err(refused)?;
+    if archived {
+        projects::set_archived(&mut tx, meta, id, true)
+            .await
+            .map_err(refused)?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+// end resource: project
 
 struct EnsuredUser {
     user_id: UserId,

@@ -10,7 +10,7 @@ use super::{
     mail::{self, enqueue},
     rate_limit::{self, RateLimits},
     request::RequestMeta,
-    tenancy::{OrgTx, Tenant, lookup},
+    tenancy::{MemberTx, OrgTx, Tenant, lookup},
     tokens::{self, NewToken},
 };
 use crate::{
@@ -122,7 +122,7 @@ fn emails_error(problems: Vec<String>) -> AppError {
 /// Invites every address with `role`: all of them, or — if any is already a
 /// member or already invited — none, with a message naming each problem.
 pub async fn invite(
-    tx: &mut OrgTx,
+    tx: &mut MemberTx,
     meta: &RequestMeta,
     sending: &Sending<'_>,
     emails: &[Email],
@@ -130,7 +130,7 @@ pub async fn invite(
     ttl: Duration,
 ) -> Result<usize, AppError> {
     let base_url = sending.base_url;
-    let actor = tx.actor().cloned().expect("member transaction");
+    let actor = tx.actor().clone();
     if !actor.role.can(Permission::InviteMembers) {
         return Err(AppError::Forbidden);
     }
@@ -283,14 +283,14 @@ async fn org_name(tx: &mut OrgTx) -> Result<String, sqlx::Error> {
 /// Sends a pending invitation again with a new token and a new expiry; the
 /// old link stops working.
 pub async fn resend(
-    tx: &mut OrgTx,
+    tx: &mut MemberTx,
     meta: &RequestMeta,
     sending: &Sending<'_>,
     invitation_id: InvitationId,
     ttl: Duration,
 ) -> Result<String, AppError> {
     let base_url = sending.base_url;
-    let actor = tx.actor().cloned().expect("member transaction");
+    let actor = tx.actor().clone();
     if !actor.role.can(Permission::InviteMembers) {
         return Err(AppError::Forbidden);
     }
@@ -339,11 +339,11 @@ pub async fn resend(
 
 /// Withdraws a pending invitation; its link stops working.
 pub async fn revoke(
-    tx: &mut OrgTx,
+    tx: &mut MemberTx,
     meta: &RequestMeta,
     invitation_id: InvitationId,
 ) -> Result<String, AppError> {
-    let actor = tx.actor().cloned().expect("member transaction");
+    let actor = tx.actor().clone();
     if !actor.role.can(Permission::InviteMembers) {
         return Err(AppError::Forbidden);
     }

@@ -7,7 +7,7 @@
 use super::{
     audit::{self, Event, Target},
     request::RequestMeta,
-    tenancy::OrgTx,
+    tenancy::{MemberTx, OrgTx},
 };
 use crate::{
     audit::AuditAction,
@@ -207,7 +207,7 @@ impl ChangeRefused {
 
 /// Serializes membership changes in this organization and returns the
 /// actor's role as committed right now.
-async fn lock_and_read_actor_role(tx: &mut OrgTx) -> Result<Option<Role>, sqlx::Error> {
+async fn lock_and_read_actor_role(tx: &mut MemberTx) -> Result<Option<Role>, sqlx::Error> {
     let org_id = tx.org_id().0;
     sqlx::query!(
         "select org_id from organization where org_id = $1 for update",
@@ -215,7 +215,7 @@ async fn lock_and_read_actor_role(tx: &mut OrgTx) -> Result<Option<Role>, sqlx::
     )
     .fetch_one(tx.conn())
     .await?;
-    let actor = tx.actor().map(|a| a.user_id).expect("member transaction");
+    let actor = tx.actor().user_id;
     let role = sqlx::query_scalar!(
         "select role from membership where org_id = $1 and user_id = $2",
         org_id,
@@ -257,7 +257,7 @@ struct Change {
 /// The checks every change to another member starts with: serialize, the
 /// actor may manage members, the target is someone else and is a member.
 async fn begin_change(
-    tx: &mut OrgTx,
+    tx: &mut MemberTx,
     user_id: UserId,
     not_allowed: &'static str,
     on_self: ChangeRefused,
@@ -270,7 +270,7 @@ async fn begin_change(
     if !actor_role.can(Permission::ManageMembers) {
         return Ok(Err(ChangeRefused::NotAllowed(not_allowed)));
     }
-    if tx.actor().is_some_and(|a| a.user_id == user_id) {
+    if tx.actor().user_id == user_id {
         return Ok(Err(on_self));
     }
     Ok(match target(tx, user_id).await? {
@@ -285,7 +285,7 @@ async fn begin_change(
 
 /// Gives `user_id` the role `new_role`. Returns whether anything changed.
 pub async fn change_role(
-    tx: &mut OrgTx,
+    tx: &mut MemberTx,
     meta: &RequestMeta,
     user_id: UserId,
     new_role: Role,
@@ -341,7 +341,7 @@ pub async fn change_role(
 /// Removes `user_id` from the organization. Their next request finds no
 /// membership and their session ends.
 pub async fn remove(
-    tx: &mut OrgTx,
+    tx: &mut MemberTx,
     meta: &RequestMeta,
     user_id: UserId,
 ) -> Result<Result<(), ChangeRefused>, sqlx::Error> {
@@ -391,7 +391,7 @@ pub async fn remove(
 
 /// The actor leaves the organization (unless they are its last owner).
 pub async fn leave(
-    tx: &mut OrgTx,
+    tx: &mut MemberTx,
     meta: &RequestMeta,
 ) -> Result<Result<(), ChangeRefused>, sqlx::Error> {
     let Some(role) = lock_and_read_actor_role(tx).await? else {
@@ -402,7 +402,7 @@ pub async fn leave(
             "You are the only owner. Make someone else an owner first, or delete the organization.",
         )));
     }
-    let actor = tx.actor().cloned().expect("member transaction");
+    let actor = tx.actor().clone();
     sqlx::query!(
         "delete from membership where org_id = $1 and user_id = $2",
         tx.org_id().0,

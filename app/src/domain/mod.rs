@@ -13,6 +13,7 @@ pub mod mail;
 pub mod members;
 pub mod orgs;
 pub mod password;
+pub mod projects;
 pub mod rate_limit;
 pub mod request;
 pub mod session;

@@ -142,6 +142,65 @@ impl OrgTx {
     }
 }
 
+/// An org transaction on behalf of a member whose membership was checked
+/// when it began ([`Tenant::begin`]): unlike a bare [`OrgTx`], it always has
+/// an actor and an organization label. Everything an [`OrgTx`] does, it does
+/// too (it dereferences to one), so domain functions that need no actor take
+/// `&mut OrgTx` and are called with a member transaction as they are.
+pub struct MemberTx(OrgTx);
+
+impl MemberTx {
+    fn new(tx: Transaction<'static, Postgres>, org_id: OrgId, actor: Actor, org: OrgLabel) -> Self {
+        Self(OrgTx {
+            tx,
+            org_id,
+            actor: Some((actor, org)),
+        })
+    }
+
+    /// The member acting, as the database said when the transaction began.
+    pub fn actor(&self) -> &Actor {
+        &self
+            .0
+            .actor
+            .as_ref()
+            .expect("a member transaction has an actor")
+            .0
+    }
+
+    /// The organization, as read with the membership.
+    pub fn org(&self) -> &OrgLabel {
+        &self
+            .0
+            .actor
+            .as_ref()
+            .expect("a member transaction has an actor")
+            .1
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.0.commit().await
+    }
+
+    /// See [`OrgTx::into_user_scope`].
+    pub async fn into_user_scope(self) -> Result<UserTx, TenantError> {
+        self.0.into_user_scope().await
+    }
+}
+
+impl std::ops::Deref for MemberTx {
+    type Target = OrgTx;
+    fn deref(&self) -> &OrgTx {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for MemberTx {
+    fn deref_mut(&mut self) -> &mut OrgTx {
+        &mut self.0
+    }
+}
+
 async fn read_actor(
     conn: &mut PgConnection,
     org_id: OrgId,
@@ -206,14 +265,10 @@ impl Tenant {
     /// every run — the members page's list took 0.3 ms to plan and 0.15 ms to
     /// run. A query whose best plan depends on its parameters asks for its
     /// own with [`OrgTx::plan_for_these_parameters`].
-    pub async fn begin(db: &Db, org_id: OrgId, user_id: UserId) -> Result<OrgTx, TenantError> {
+    pub async fn begin(db: &Db, org_id: OrgId, user_id: UserId) -> Result<MemberTx, TenantError> {
         let mut tx = begin_in_context(db, Some(org_id), Some(user_id), Plans::Generic).await?;
-        let actor = read_actor(&mut tx, org_id, user_id).await?;
-        Ok(OrgTx {
-            tx,
-            org_id,
-            actor: Some(actor),
-        })
+        let (actor, org) = read_actor(&mut tx, org_id, user_id).await?;
+        Ok(MemberTx::new(tx, org_id, actor, org))
     }
 
     /// Whether `user_id` is a member of `org_id` now (read in the org's own
@@ -235,7 +290,7 @@ impl Tenant {
     ///
     /// Only for the read-only server functions that together render one
     /// page; anything that changes data checks again with [`Tenant::begin`].
-    pub async fn begin_checked(db: &Db, check: MemberCheck) -> Result<OrgTx, sqlx::Error> {
+    pub async fn begin_checked(db: &Db, check: MemberCheck) -> Result<MemberTx, sqlx::Error> {
         let tx = begin_in_context(
             db,
             Some(check.org_id),
@@ -243,11 +298,7 @@ impl Tenant {
             Plans::Generic,
         )
         .await?;
-        Ok(OrgTx {
-            tx,
-            org_id: check.org_id,
-            actor: Some((check.actor, check.org)),
-        })
+        Ok(MemberTx::new(tx, check.org_id, check.actor, check.org))
     }
 
     /// Begins a transaction in `org_id` without checking any membership.

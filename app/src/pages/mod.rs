@@ -9,6 +9,7 @@ pub mod not_found;
 pub mod org_home;
 pub mod orgs;
 pub mod password;
+pub mod projects;
 pub mod settings;
 pub mod sign_in;
 pub mod signup;

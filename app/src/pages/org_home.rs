@@ -1,7 +1,11 @@
 //! An organization's home page.
 
 use crate::{
-    api::{members::LeaveOrg, session::get_org_home},
+    api::{
+        members::LeaveOrg,
+        projects::{ProjectView, recent_projects},
+        session::get_org_home,
+    },
     components::{
         form::{FormAlert, FormErrors, action_error},
         page::{Confirm, ConfirmButtons, org_page},
@@ -16,10 +20,12 @@ pub fn OrgHomePage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let home = Resource::new(slug, get_org_home);
+    let projects = Resource::new(slug, recent_projects);
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let slug = slug();
+                let projects = projects.await.unwrap_or_default(); // a failure leaves the list out
                 org_page(home.await, &slug, "the organization's home page", |home| {
                     view! {
                         <Title text=home.org_name.clone() />
@@ -33,6 +39,7 @@ pub fn OrgHomePage() -> impl IntoView {
                                 <Stat label="Your role" value=home.role.label().to_string() />
                                 <Stat label="Signed in with" value=home.signed_in_with.clone() />
                             </div>
+                            <RecentProjects projects slug=slug.clone() />
                             <Leave slug=slug.clone() org_name=home.org_name.clone() />
                         </div>
                     }
@@ -52,6 +59,52 @@ fn Stat(label: &'static str, value: String) -> impl IntoView {
         </div>
     }
 }
+
+// resource: project
+/// The projects changed most recently, with a way to all of them.
+#[component]
+fn RecentProjects(projects: Vec<ProjectView>, slug: String) -> impl IntoView {
+    let all = format!("/o/{slug}/projects");
+    view! {
+        <section class="mt-10" aria-labelledby="recent-projects">
+            <div class="flex items-baseline justify-between">
+                <h2 id="recent-projects" class="text-lg font-semibold text-slate-900">"Recent projects"</h2>
+                <a href=all.clone() class="text-sm font-medium text-indigo-600 hover:text-indigo-500">"All projects →"</a>
+            </div>
+            {if projects.is_empty() {
+                Either::Left(view! {
+                    <p class="mt-3 rounded-2xl border border-dashed border-slate-300 px-4 py-8 text-center text-sm text-slate-500">
+                        "No projects yet. "
+                        <a href=all class="font-medium text-indigo-600 hover:text-indigo-500">"Create the first one"</a>
+                    </p>
+                })
+            } else {
+                Either::Right(view! {
+                    <ul class="mt-3 grid gap-3 sm:grid-cols-2 lg:grid-cols-3" data-testid="recent-projects">
+                        {projects
+                            .into_iter()
+                            .map(|p| {
+                                let href = format!("/o/{slug}/projects/{}", p.id);
+                                let summary = p.description.lines().next().unwrap_or("").to_string();
+                                view! {
+                                    <li>
+                                        <a href=href class="block h-full rounded-2xl border border-slate-200 bg-white p-4 shadow-sm hover:border-indigo-300">
+                                            <span class="block truncate font-medium text-slate-900">{p.name}</span>
+                                            <span class="mt-1 block truncate text-sm text-slate-600">{summary}</span>
+                                            <span class="mt-2 block text-xs text-slate-500">{format!("Changed {}", p.updated)}</span>
+                                        </a>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                })
+            }}
+        </section>
+    }
+}
+
+// end resource: project
 
 /// Leaving the organization, behind a confirmation step.
 #[component]

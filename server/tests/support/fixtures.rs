@@ -55,5 +55,25 @@ pub async fn two_orgs(superuser: &PgPool) -> TwoOrgs {
             .await
             .unwrap_or_else(|e| panic!("fixture failed: {statement}: {e}"));
     }
+    // Every other registered table gets a row per org from its registry
+    // insert, so a new table needs no fixture of its own.
+    for (table, insert) in super::org_owned::ORG_OWNED {
+        for (org, owner) in [(f.org_a, f.alice), (f.org_b, f.bob)] {
+            let rows: i64 =
+                sqlx::query_scalar(&format!("select count(*) from {table} where org_id = $1"))
+                    .bind(org)
+                    .fetch_one(superuser)
+                    .await
+                    .unwrap();
+            if rows == 0 {
+                sqlx::query(insert)
+                    .bind(org)
+                    .bind(owner)
+                    .execute(superuser)
+                    .await
+                    .unwrap_or_else(|e| panic!("fixture failed for {table}: {insert}: {e}"));
+            }
+        }
+    }
     f
 }

@@ -6,6 +6,7 @@
 
 pub mod evil;
 pub mod fixtures;
+pub mod org_owned;
 pub mod peers;
 pub mod smtp;
 pub mod web;

@@ -46,4 +46,10 @@ rm -rf end2end/screenshots
 pg_hostport=$(host_and_port "$superuser_url")
 (cd end2end && E2E_DATABASE=$e2e_db E2E_PG_HOST=$pg_hostport npx playwright test)
 
+# The resource generator, run into a scratch copy and tested there, so it
+# cannot fall behind the code it copies (about ten minutes).
+if [ -z "${SKIP_GENERATOR_CHECK:-}" ]; then
+    scripts/check-new-resource.sh
+fi
+
 log "All tests passed. Screenshots are in end2end/screenshots/."

@@ -64,10 +64,7 @@ const READ_ONLY: &[(&str, &str)] = &[
     ("/api/settings/get", "reads org settings"),
     ("/api/projects/list", "reads projects"),
     ("/api/projects/get", "reads a project"),
-    (
-        "/api/projects/recent",
-        "reads the recently changed projects",
-    ),
+    ("/api/projects/recent", "reads recent projects"),
     ("/api/sso/get", "reads SSO settings"),
     ("/api/audit/page", "reads the audit log"),
 ];

@@ -55,6 +55,9 @@ def rename(text, src=("project", "projects"), dst=(name, plural)):
     return text
 
 def copy_of(text):
+    # Lines between "projects only" and "end projects only" comments are
+    # about what only Projects has (the org home's recent list).
+    text = re.sub(r"[^\n]*\bprojects only\b.*?\bend projects only\b[^\n]*\n", "", text, flags=re.S)
     return rename(text)
 
 # Files that are wholly the resource's own.

@@ -155,4 +155,4 @@ else:
     print(f"Removed {plural}; migrations/{number}_drop_{plural}.sql drops its table.")
 PY
 cargo fmt --all 2>/dev/null || true
-echo "Next: scripts/sqlx-prepare.sh, then scripts/test.sh."
+echo "Next: review the change (git status, git diff), then scripts/sqlx-prepare.sh and scripts/test.sh."

@@ -14,7 +14,7 @@ async function signInAs(browser: Browser, javaScriptEnabled: boolean, email: str
 }
 
 test('a member creates, edits, archives, restores and deletes a project', async ({ browser, javaScriptEnabled }, testInfo) => {
-  const tag = testInfo.project.name;
+  const tag = javaScriptEnabled ? 'with-js' : 'without-js'; // the Playwright run's name
   const name = `Launch plan ${tag}`;
   const page = await signInAs(browser, javaScriptEnabled, 'mia@acme.test');
   const errors = watchConsole(page);
@@ -95,7 +95,7 @@ test('a member creates, edits, archives, restores and deletes a project', async 
 });
 
 test('a viewer reads projects but cannot change them', async ({ browser, javaScriptEnabled }, testInfo) => {
-  const kept = `Kept ${testInfo.project.name}`;
+  const kept = `Kept ${javaScriptEnabled ? 'with-js' : 'without-js'}`;
   const page = await signInAs(browser, javaScriptEnabled, 'victor@acme.test');
   await page.goto('/o/acme/projects');
   await ready(page, javaScriptEnabled);

@@ -90,6 +90,42 @@ impl fmt::Display for Role {
     }
 }
 
+/// Roles are stored as their lowercase names; a query selects one as
+/// `role as "role: Role"` and gets the enum.
+#[cfg(feature = "ssr")]
+mod sql {
+    use super::Role;
+    use sqlx::{
+        Decode, Encode, Postgres, Type,
+        encode::IsNull,
+        error::BoxDynError,
+        postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef},
+    };
+
+    impl Type<Postgres> for Role {
+        fn type_info() -> PgTypeInfo {
+            <&str as Type<Postgres>>::type_info()
+        }
+
+        fn compatible(ty: &PgTypeInfo) -> bool {
+            <&str as Type<Postgres>>::compatible(ty)
+        }
+    }
+
+    impl<'r> Decode<'r, Postgres> for Role {
+        fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+            let text = <&str as Decode<Postgres>>::decode(value)?;
+            Role::parse(text).map_err(|_| format!("not a role: {text:?}").into())
+        }
+    }
+
+    impl Encode<'_, Postgres> for Role {
+        fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+            <&str as Encode<Postgres>>::encode(self.as_str(), buf)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,16 +7,15 @@ use app::{
         audit::parse_filter,
         context::{Ctx, member_of},
     },
-    domain::{audit_view, request::RequestMeta},
+    domain::audit_view,
     error::AppError,
     roles::Permission,
-    state::AppState,
 };
 use axum::{
     Extension,
     body::Body,
-    extract::{Path, Query, State},
-    http::{StatusCode, header, request::Parts},
+    extract::{Path, Query},
+    http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use futures::StreamExt;
@@ -27,7 +26,6 @@ use std::{
         atomic::{AtomicBool, Ordering},
     },
 };
-use tower_sessions::Session;
 use uuid::Uuid;
 
 #[derive(Debug, serde::Deserialize)]
@@ -42,19 +40,11 @@ pub struct ExportParams {
 const CHUNK_ROWS: usize = 500;
 
 pub async fn export(
-    State(state): State<AppState>,
+    ctx: Ctx,
     Extension(slots): Extension<Arc<ExportSlots>>,
-    session: Session,
-    parts: Parts,
     Path(slug): Path<String>,
     Query(params): Query<ExportParams>,
 ) -> Response {
-    let ctx = Ctx {
-        state,
-        session,
-        meta: RequestMeta::from_parts(&parts),
-        page: None,
-    };
     let filter = match parse_filter(&params.group, &params.actor, &params.from, &params.to) {
         Ok(filter) => filter,
         Err(error) => return (StatusCode::BAD_REQUEST, error.to_string()).into_response(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// 200 when the server can reach PostgreSQL within two seconds, 503 otherwise.
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let probe = sqlx::query_scalar!(r#"select 1 as "one!""#).fetch_one(state.db.pool());
+    let probe = state.db.probe();
     let database = match tokio::time::timeout(Duration::from_secs(2), probe).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(error)) => {

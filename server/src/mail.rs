@@ -7,14 +7,13 @@
 //! With no SMTP server configured (development), messages are marked as
 //! kept locally and can be read at `/dev/mailbox`.
 
-use app::domain::db::Db;
+use app::domain::{db::Db, mail::outbox};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MultiPart},
 };
 use std::time::Duration;
 use tokio::sync::watch;
-use uuid::Uuid;
 
 /// Where messages go.
 #[derive(Clone)]
@@ -112,18 +111,7 @@ impl MailWorker {
     /// Sends one batch of due mail. Returns how many messages it handled.
     pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
         let mut tx = self.db.pool().begin().await?;
-        let due = sqlx::query!(
-            r#"
-            select mail_id, to_address, subject, body_text, body_html, attempts
-            from mail_outbox
-            where sent_at is null and abandoned_at is null and next_attempt_at <= now()
-            order by next_attempt_at
-            limit 20
-            for update skip locked
-            "#
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let due = outbox::due(&mut tx, BATCH as i64).await?;
         let count = due.len();
         for mail in due {
             let outcome = self
@@ -136,13 +124,7 @@ impl MailWorker {
                 .await;
             match outcome {
                 Ok(via) => {
-                    sqlx::query!(
-                        "update mail_outbox set sent_at = now(), delivered_via = $2, attempts = attempts + 1, last_error = null where mail_id = $1",
-                        mail.mail_id,
-                        via,
-                    )
-                    .execute(&mut *tx)
-                    .await?;
+                    outbox::sent(&mut tx, mail.mail_id, via).await?;
                     if via == "local" {
                         tracing::info!(mail_id = %mail.mail_id, subject = %mail.subject,
                             "no SMTP server configured: mail kept locally; read it at /dev/mailbox");
@@ -152,19 +134,13 @@ impl MailWorker {
                 }
                 Err(Failure::Permanent(error)) => {
                     tracing::error!(mail_id = %mail.mail_id, %error, "mail refused permanently; not retrying");
-                    sqlx::query!(
-                        "update mail_outbox set abandoned_at = now(), attempts = attempts + 1, last_error = $2 where mail_id = $1",
-                        mail.mail_id,
-                        error,
-                    )
-                    .execute(&mut *tx)
-                    .await?;
+                    outbox::abandoned(&mut tx, mail.mail_id, &error).await?;
                 }
                 Err(Failure::Transient(error)) => {
                     let wait = self.schedule.backoff(mail.attempts);
                     tracing::warn!(mail_id = %mail.mail_id, %error, attempt = mail.attempts + 1,
                         retry_in_secs = wait.as_secs_f64(), "mail not sent; will retry");
-                    retry_later(&mut tx, mail.mail_id, &error, wait).await?;
+                    outbox::retry_later(&mut tx, mail.mail_id, &error, wait.as_secs_f64()).await?;
                 }
             }
         }
@@ -212,27 +188,6 @@ enum Failure {
     Permanent(String),
     /// Could not deliver now (server down, timeout, temporary refusal).
     Transient(String),
-}
-
-async fn retry_later(
-    tx: &mut sqlx::PgConnection,
-    mail_id: Uuid,
-    error: &str,
-    wait: Duration,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"
-        update mail_outbox
-        set attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
-        where mail_id = $1
-        "#,
-        mail_id,
-        error,
-        wait.as_secs_f64(),
-    )
-    .execute(tx)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,17 +3,11 @@
 //! (a sign-in starts with the `sso/start` server function, a same-origin
 //! POST; see `app::api::sso_flow`).
 
-use app::{
-    api::{context::Ctx, sso_flow},
-    domain::request::RequestMeta,
-    state::AppState,
-};
+use app::api::{context::Ctx, sso_flow};
 use axum::{
-    extract::{Path, Query, State},
-    http::request::Parts,
+    extract::{Path, Query},
     response::{IntoResponse, Redirect, Response},
 };
-use tower_sessions::Session;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct StartParams {
@@ -26,13 +20,7 @@ pub struct StartParams {
 /// `GET /sso/start?ticket=…`: to the org's provider, with the ticket a
 /// same-origin POST left in this session. Without one (`?org=…`, an old
 /// link or another site's) nothing starts: the person is asked to confirm.
-pub async fn start(
-    State(state): State<AppState>,
-    session: Session,
-    parts: Parts,
-    Query(params): Query<StartParams>,
-) -> Response {
-    let ctx = context(state, session, &parts);
+pub async fn start(ctx: Ctx, Query(params): Query<StartParams>) -> Response {
     let test = params
         .test
         .as_deref()
@@ -51,13 +39,10 @@ pub async fn start(
 
 /// `GET /sso/callback/{connection id}`: back from the provider.
 pub async fn callback(
-    State(state): State<AppState>,
-    session: Session,
-    parts: Parts,
+    ctx: Ctx,
     Path(connection_id): Path<String>,
     Query(params): Query<sso_flow::CallbackParams>,
 ) -> Response {
-    let ctx = context(state, session, &parts);
     respond(sso_flow::callback(&ctx, &connection_id, params).await)
 }
 
@@ -65,15 +50,6 @@ pub async fn callback(
 /// connection had its own; answers with a page that says so.
 pub async fn legacy_callback() -> Response {
     Redirect::to(&sso_flow::legacy_callback()).into_response()
-}
-
-fn context(state: AppState, session: Session, parts: &Parts) -> Ctx {
-    Ctx {
-        state,
-        session,
-        meta: RequestMeta::from_parts(parts),
-        page: None,
-    }
 }
 
 /// 303 to wherever the flow goes next; an internal error is a plain 500

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{ctx, member_of, with_status},
+    super::context::in_org,
     super::navigation::redirect,
     crate::{
         audit::ActionGroup,
@@ -120,76 +120,66 @@ pub async fn get_audit(
     to: Option<String>,
     before: Option<String>,
 ) -> Result<AuditPage, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ViewAudit).await?;
-            let filter = parse_filter(&group, &actor, &from, &to)?;
-            let after = match before.as_deref().filter(|b| !b.is_empty()) {
-                Some(text) => Some(
-                    Cursor::decode(text)
-                        .ok_or_else(|| AppError::field("before", "That page link is broken."))?,
-                ),
-                None => None,
-            };
-            let (rows, next) = audit_view::page(&mut tx, &filter, after, PAGE_SIZE).await?;
-            let retention_days = orgs::audit_retention(&mut tx).await?;
-            let can_set_retention = tx.actor().role.can(Permission::ManageOrganization);
-            tx.commit().await?;
-            let utc = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-            Ok(AuditPage {
-                rows: rows
-                    .into_iter()
-                    .map(|r| AuditRow {
-                        id: r.audit_event_id.to_string(),
-                        at: r
-                            .occurred_at
-                            .format(&time::format_description::well_known::Rfc3339)
-                            .unwrap_or_default(),
-                        at_utc: r.occurred_at.format(&utc).unwrap_or_default(),
-                        sentence: r.sentence(),
-                        target: r.target_label.clone(),
-                        details: serde_json::to_string_pretty(&r.details).unwrap_or_default(),
-                        actor_name: r.actor_name,
-                        actor_email: r.actor_email,
-                        action: r.action,
-                        ip: r.ip_address,
-                        user_agent: r.user_agent,
-                    })
-                    .collect(),
-                next: next.map(|c| c.encode()),
-                retention_days,
-                can_set_retention,
-            })
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ViewAudit, async |_, tx| {
+        let filter = parse_filter(&group, &actor, &from, &to)?;
+        let after = match before.as_deref().filter(|b| !b.is_empty()) {
+            Some(text) => Some(
+                Cursor::decode(text)
+                    .ok_or_else(|| AppError::field("before", "That page link is broken."))?,
+            ),
+            None => None,
+        };
+        let (rows, next) = audit_view::page(tx, &filter, after, PAGE_SIZE).await?;
+        let retention_days = orgs::audit_retention(tx).await?;
+        let can_set_retention = tx.actor().role.can(Permission::ManageOrganization);
+        let utc = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+        Ok(AuditPage {
+            rows: rows
+                .into_iter()
+                .map(|r| AuditRow {
+                    id: r.audit_event_id.to_string(),
+                    at: r
+                        .occurred_at
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                    at_utc: r.occurred_at.format(&utc).unwrap_or_default(),
+                    sentence: r.sentence(),
+                    target: r.target_label.clone(),
+                    details: serde_json::to_string_pretty(&r.details).unwrap_or_default(),
+                    actor_name: r.actor_name,
+                    actor_email: r.actor_email,
+                    action: r.action,
+                    ip: r.ip_address,
+                    user_agent: r.user_agent,
+                })
+                .collect(),
+            next: next.map(|c| c.encode()),
+            retention_days,
+            can_set_retention,
+        })
+    })
+    .await
 }
 
 /// Sets how long events are kept: a number of days, or empty for forever.
 #[server(prefix = "/api", endpoint = "audit/retention")]
 pub async fn set_audit_retention(slug: String, days: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
-            let keep = [("days", days.as_str())];
-            let parsed = match days.trim() {
-                "" | "forever" => None,
-                text => match text.parse::<i32>() {
-                    Ok(n) if (1..=3650).contains(&n) => Some(n),
-                    _ => {
-                        return Err(AppError::field("days", "Enter a number of days from 1 to 3650, or leave it empty to keep events forever.")
-                            .keeping(&keep));
-                    }
-                },
-            };
-            let changed = orgs::set_audit_retention(&mut tx, &ctx.meta, parsed).await?;
-            tx.commit().await?;
-            let notice = if changed { "retention" } else { "unchanged" };
-            redirect(&format!("/o/{}/audit?notice={notice}", slug.trim()));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageOrganization, async |ctx, tx| {
+        let keep = [("days", days.as_str())];
+        let parsed = match days.trim() {
+            "" | "forever" => None,
+            text => match text.parse::<i32>() {
+                Ok(n) if (1..=3650).contains(&n) => Some(n),
+                _ => {
+                    return Err(AppError::field("days", "Enter a number of days from 1 to 3650, or leave it empty to keep events forever.")
+                        .keeping(&keep));
+                }
+            },
+        };
+        let changed = orgs::set_audit_retention(tx, &ctx.meta, parsed).await?;
+        let notice = if changed { "retention" } else { "unchanged" };
+        redirect(&format!("/o/{}/audit?notice={notice}", slug.trim()));
+        Ok(())
+    })
+    .await
 }

@@ -10,10 +10,11 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{Ctx, ctx, member, session_error, url_encode, with_status},
+    super::context::{Ctx, member, session_error, url_encode, with_ctx},
     super::navigation::redirect,
     crate::{
         domain::{
+            accounts,
             audit::{self, Event},
             auth::{self, LinkFailure, SignUpOutcome},
             orgs::{CreateOrgError, create_organization},
@@ -39,70 +40,67 @@ pub async fn sign_up(
     org_name: String,
     slug: String,
 ) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut v = Validator::new();
-            let name_ok = v.check("name", DisplayName::parse(&name));
-            let email_ok = v.check("email", Email::parse(&email));
-            let password_ok = v
-                .check("password", NewPassword::parse(&password))
-                .and_then(|p| {
-                    let related = [
-                        email.as_str(),
-                        name.as_str(),
-                        org_name.as_str(),
-                        slug.as_str(),
-                    ];
-                    v.check(
-                        "password",
-                        crate::domain::password::check_strength(&p, &related).map(|()| p),
-                    )
-                });
-            let org_ok = v.check("org_name", OrgName::parse(&org_name));
-            // A blank URL name is derived from the organization's name.
-            let slug = if slug.trim().is_empty() {
-                OrgSlug::suggest(&org_name)
-            } else {
-                slug
-            };
-            let slug_ok = if org_ok.is_some() || !slug.is_empty() {
-                v.check("slug", OrgSlug::parse(&slug))
-            } else {
-                None
-            };
-            let keep = [
-                ("name", name.as_str()),
-                ("email", email.as_str()),
-                ("org_name", org_name.as_str()),
-                ("slug", slug.as_str()),
-            ];
-            v.finish().map_err(|e| e.keeping(&keep))?;
-            let form = auth::SignUp {
-                name: name_ok.expect("checked"),
-                email: email_ok.expect("checked"),
-                password: password_ok.expect("checked"),
-                org_name: org_ok.expect("checked"),
-                slug: slug_ok.expect("checked"),
-            };
-            match auth::sign_up(&ctx.auth_env(), form)
-                .await
-                .map_err(|e| e.keeping(&keep))?
-            {
-                SignUpOutcome::Created { user_id, org_id } => {
-                    session::mark_sign_up(&ctx.session, SignUpMarker { user_id, org_id })
-                        .await
-                        .map_err(session_error)?;
-                }
-                SignUpOutcome::AlreadyRegistered => {
-                    session::end(&ctx.session).await.map_err(session_error)?;
-                }
+    with_ctx(async move |ctx| {
+        let mut v = Validator::new();
+        let name_ok = v.check("name", DisplayName::parse(&name));
+        let email_ok = v.check("email", Email::parse(&email));
+        let password_ok = v
+            .check("password", NewPassword::parse(&password))
+            .and_then(|p| {
+                let related = [
+                    email.as_str(),
+                    name.as_str(),
+                    org_name.as_str(),
+                    slug.as_str(),
+                ];
+                v.check(
+                    "password",
+                    crate::domain::password::check_strength(&p, &related).map(|()| p),
+                )
+            });
+        let org_ok = v.check("org_name", OrgName::parse(&org_name));
+        // A blank URL name is derived from the organization's name.
+        let slug = if slug.trim().is_empty() {
+            OrgSlug::suggest(&org_name)
+        } else {
+            slug
+        };
+        let slug_ok = if org_ok.is_some() || !slug.is_empty() {
+            v.check("slug", OrgSlug::parse(&slug))
+        } else {
+            None
+        };
+        let keep = [
+            ("name", name.as_str()),
+            ("email", email.as_str()),
+            ("org_name", org_name.as_str()),
+            ("slug", slug.as_str()),
+        ];
+        v.finish().map_err(|e| e.keeping(&keep))?;
+        let form = auth::SignUp {
+            name: name_ok.expect("checked"),
+            email: email_ok.expect("checked"),
+            password: password_ok.expect("checked"),
+            org_name: org_ok.expect("checked"),
+            slug: slug_ok.expect("checked"),
+        };
+        match auth::sign_up(&ctx.auth_env(), form)
+            .await
+            .map_err(|e| e.keeping(&keep))?
+        {
+            SignUpOutcome::Created { user_id, org_id } => {
+                session::mark_sign_up(&ctx.session, SignUpMarker { user_id, org_id })
+                    .await
+                    .map_err(session_error)?;
             }
-            redirect("/signup/check-email");
-            Ok(())
+            SignUpOutcome::AlreadyRegistered => {
+                session::end(&ctx.session).await.map_err(session_error)?;
+            }
         }
-        .await,
-    )
+        redirect("/signup/check-email");
+        Ok(())
+    })
+    .await
 }
 
 /// What opening a verification link did.
@@ -127,53 +125,50 @@ pub enum VerifyOutcome {
 /// Confirms an email address from the link in the verification mail.
 #[server(prefix = "/api", endpoint = "auth/verify_email")]
 pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let marker = session::sign_up_marker(&ctx.session)
+    with_ctx(async move |ctx| {
+        let marker = session::sign_up_marker(&ctx.session)
+            .await
+            .map_err(session_error)?;
+        let signed_up_here = marker.as_ref().map(|m| m.user_id);
+        let verified = match auth::verify_email(&ctx.auth_env(), &token, signed_up_here).await? {
+            Ok(verified) => verified,
+            Err(TokenProblem::Expired) => return Ok(VerifyOutcome::Expired),
+            Err(TokenProblem::AlreadyUsed) => return Ok(VerifyOutcome::AlreadyUsed),
+            Err(TokenProblem::Invalid) => return Ok(VerifyOutcome::Invalid),
+        };
+        match marker {
+            Some(SignUpMarker { user_id, org_id }) if user_id == verified.user_id => {
+                let tx = auth::record_sign_in(
+                    ctx.db(),
+                    org_id,
+                    user_id,
+                    AuthMethod::EmailLink,
+                    None,
+                    &ctx.meta,
+                )
+                .await?;
+                let slug = org_slug(ctx.db(), org_id, user_id).await?;
+                tx.commit().await?;
+                session::start_org_session(
+                    &ctx.session,
+                    user_id,
+                    org_id,
+                    AuthMethod::EmailLink,
+                    false,
+                )
                 .await
                 .map_err(session_error)?;
-            let signed_up_here = marker.as_ref().map(|m| m.user_id);
-            let verified = match auth::verify_email(&ctx.auth_env(), &token, signed_up_here).await?
-            {
-                Ok(verified) => verified,
-                Err(TokenProblem::Expired) => return Ok(VerifyOutcome::Expired),
-                Err(TokenProblem::AlreadyUsed) => return Ok(VerifyOutcome::AlreadyUsed),
-                Err(TokenProblem::Invalid) => return Ok(VerifyOutcome::Invalid),
-            };
-            match marker {
-                Some(SignUpMarker { user_id, org_id }) if user_id == verified.user_id => {
-                    let tx = auth::record_sign_in(
-                        ctx.db(),
-                        org_id,
-                        user_id,
-                        AuthMethod::EmailLink,
-                        None,
-                        &ctx.meta,
-                    )
-                    .await?;
-                    let slug = org_slug(ctx.db(), org_id, user_id).await?;
-                    tx.commit().await?;
-                    session::start_org_session(
-                        &ctx.session,
-                        user_id,
-                        org_id,
-                        AuthMethod::EmailLink,
-                        false,
-                    )
-                    .await
-                    .map_err(session_error)?;
-                    Ok(VerifyOutcome::SignedIn { org_slug: slug })
-                }
-                _ => Ok(VerifyOutcome::Verified {
-                    password_removed: verified.password_removed,
-                }),
+                Ok(VerifyOutcome::SignedIn { org_slug: slug })
             }
+            _ => Ok(VerifyOutcome::Verified {
+                password_removed: verified.password_removed,
+            }),
         }
-        .await,
-    )
+    })
+    .await
 }
 
+/// The URL name of `org_id`, one of the user's organizations.
 #[cfg(feature = "ssr")]
 async fn org_slug(
     db: &crate::domain::db::Db,
@@ -181,11 +176,12 @@ async fn org_slug(
     user_id: UserId,
 ) -> Result<String, AppError> {
     let mut tx = UserScope::begin(db, user_id).await?;
-    let slug = sqlx::query_scalar!("select slug from organization where org_id = $1", org_id.0)
-        .fetch_one(tx.conn())
-        .await?;
+    let orgs = accounts::memberships(&mut tx).await?;
     tx.commit().await?;
-    Ok(slug)
+    orgs.into_iter()
+        .find(|o| o.org_id == org_id)
+        .map(|o| o.slug)
+        .ok_or(AppError::NotFound)
 }
 
 /// Resolves the `org` field of a sign-in form: the organization of a
@@ -211,44 +207,40 @@ pub async fn sign_in(
     org: Option<String>,
     break_glass: Option<String>,
 ) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let org = form_org(&ctx, &org).await?;
-            let keep = [("email", email.as_str())];
-            // At /login, an address in a domain whose organization uses
-            // single sign-on goes to that organization's provider.
-            if org.is_none()
-                && let Ok(address) = Email::parse(&email)
-                && let Some(realm) = auth::home_realm(ctx.db(), &address).await?
-            {
-                redirect(&sso_start_path(&ctx, &realm.slug, address.as_str()).await?);
-                return Ok(());
-            }
-            if email.trim().is_empty() || password.is_empty() {
-                let mut v = Validator::new();
-                if email.trim().is_empty() {
-                    v.add("email", "Enter your email address.");
-                }
-                if password.is_empty() {
-                    v.add("password", "Enter your password.");
-                }
-                return v.finish().map_err(|e| e.keeping(&keep));
-            }
-            let authenticated =
-                auth::sign_in_with_password(&ctx.auth_env(), &email, password, org.as_ref())
-                    .await
-                    .map_err(|e| e.keeping(&keep))?
-                    .map_err(|failure| {
-                        failure
-                            .into_error(org.as_ref().map(|o| o.name.as_str()))
-                            .keeping(&keep)
-                    })?;
-            enter_after_authentication(&ctx, authenticated, org.as_ref(), break_glass.is_some())
-                .await
+    with_ctx(async move |ctx| {
+        let org = form_org(&ctx, &org).await?;
+        let keep = [("email", email.as_str())];
+        // At /login, an address in a domain whose organization uses
+        // single sign-on goes to that organization's provider.
+        if org.is_none()
+            && let Ok(address) = Email::parse(&email)
+            && let Some(realm) = auth::home_realm(ctx.db(), &address).await?
+        {
+            redirect(&sso_start_path(&ctx, &realm.slug, address.as_str()).await?);
+            return Ok(());
         }
-        .await,
-    )
+        if email.trim().is_empty() || password.is_empty() {
+            let mut v = Validator::new();
+            if email.trim().is_empty() {
+                v.add("email", "Enter your email address.");
+            }
+            if password.is_empty() {
+                v.add("password", "Enter your password.");
+            }
+            return v.finish().map_err(|e| e.keeping(&keep));
+        }
+        let authenticated =
+            auth::sign_in_with_password(&ctx.auth_env(), &email, password, org.as_ref())
+                .await
+                .map_err(|e| e.keeping(&keep))?
+                .map_err(|failure| {
+                    failure
+                        .into_error(org.as_ref().map(|o| o.name.as_str()))
+                        .keeping(&keep)
+                })?;
+        enter_after_authentication(&ctx, authenticated, org.as_ref(), break_glass.is_some()).await
+    })
+    .await
 }
 
 /// After a successful authentication: into the given org, or route a
@@ -272,17 +264,12 @@ async fn enter_after_authentication(
         .await;
     }
     let mut tx = UserScope::begin(ctx.db(), who.user_id).await?;
-    let orgs = sqlx::query!(
-        "select o.org_id, o.slug, o.name from membership m join organization o using (org_id) where m.user_id = $1 order by o.name",
-        who.user_id.0
-    )
-    .fetch_all(tx.conn())
-    .await?;
+    let orgs = accounts::memberships(&mut tx).await?;
     tx.commit().await?;
     match orgs.as_slice() {
         [only] => {
             let org = lookup::OrgSummary {
-                org_id: OrgId(only.org_id),
+                org_id: only.org_id,
                 slug: only.slug.clone(),
                 name: only.name.clone(),
             };
@@ -376,120 +363,107 @@ pub(crate) async fn sso_start_path(ctx: &Ctx, slug: &str, email: &str) -> Result
 /// address's domain and goes to its provider.
 #[server(prefix = "/api", endpoint = "auth/continue_with_sso")]
 pub async fn continue_with_sso(email: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let keep = [("email", email.as_str())];
-            let address = Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
-            match auth::home_realm(ctx.db(), &address).await? {
-                Some(realm) => {
-                    redirect(&sso_start_path(&ctx, &realm.slug, address.as_str()).await?);
-                    Ok(())
-                }
-                None => Err(AppError::field(
-                    "email",
-                    format!(
-                        "No single sign-on is set up for {}. Sign in with your password, or use your organization's own sign-in link.",
-                        address.domain()
-                    ),
-                )
-                .keeping(&keep)),
+    with_ctx(async move |ctx| {
+        let keep = [("email", email.as_str())];
+        let address = Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
+        match auth::home_realm(ctx.db(), &address).await? {
+            Some(realm) => {
+                redirect(&sso_start_path(&ctx, &realm.slug, address.as_str()).await?);
+                Ok(())
             }
+            None => Err(AppError::field(
+                "email",
+                format!(
+                    "No single sign-on is set up for {}. Sign in with your password, or use your organization's own sign-in link.",
+                    address.domain()
+                ),
+            )
+            .keeping(&keep)),
         }
-        .await,
-    )
+    })
+    .await
 }
 
 /// Emails a one-time sign-in link (if the address may sign in there) and
 /// says so either way.
 #[server(prefix = "/api", endpoint = "auth/request_link")]
 pub async fn request_sign_in_link(email: String, org: Option<String>) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let org = form_org(&ctx, &org).await?;
-            let keep = [("email", email.as_str())];
-            let address =
-                Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
-            auth::request_sign_in_link(&ctx.auth_env(), &address, org.as_ref())
-                .await
-                .map_err(|e| e.keeping(&keep))?;
-            let back = match &org {
-                Some(org) => format!("/o/{}/login?link_sent=1", org.slug),
-                None => "/login?link_sent=1".to_string(),
-            };
-            redirect(&back);
-            Ok(())
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let org = form_org(&ctx, &org).await?;
+        let keep = [("email", email.as_str())];
+        let address =
+            Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
+        auth::request_sign_in_link(&ctx.auth_env(), &address, org.as_ref())
+            .await
+            .map_err(|e| e.keeping(&keep))?;
+        let back = match &org {
+            Some(org) => format!("/o/{}/login?link_sent=1", org.slug),
+            None => "/login?link_sent=1".to_string(),
+        };
+        redirect(&back);
+        Ok(())
+    })
+    .await
 }
 
 /// Signs in with an emailed link (after the person pressed the button on the
 /// link's page — mail scanners that open links do not spend them).
 #[server(prefix = "/api", endpoint = "auth/use_link")]
 pub async fn use_sign_in_link(token: String, org: Option<String>) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let org = form_org(&ctx, &org).await?;
-            match auth::sign_in_with_link(&ctx.auth_env(), &token, org.as_ref()).await? {
-                // An owner's emailed link counts as break-glass where the org
-                // requires SSO: it proves the mailbox, and the owner's way in
-                // must not hang on a password others can keep throttled.
-                Ok(who) => enter_after_authentication(&ctx, who, org.as_ref(), true).await,
-                Err(LinkFailure::Token(TokenProblem::Expired)) => Err(AppError::field(
-                    "",
-                    "This sign-in link has expired. Ask for a new one below.",
-                )),
-                Err(LinkFailure::Token(TokenProblem::AlreadyUsed)) => Err(AppError::field(
-                    "",
-                    "This sign-in link has already been used. Ask for a new one below.",
-                )),
-                Err(LinkFailure::Token(TokenProblem::Invalid)) => Err(AppError::field(
-                    "",
-                    "This sign-in link is not valid. Ask for a new one below.",
-                )),
-                Err(LinkFailure::NotAMember) => Err(auth::SignInFailure::InvalidCredentials
-                    .into_error(org.as_ref().map(|o| o.name.as_str()))),
-            }
+    with_ctx(async move |ctx| {
+        let org = form_org(&ctx, &org).await?;
+        match auth::sign_in_with_link(&ctx.auth_env(), &token, org.as_ref()).await? {
+            // An owner's emailed link counts as break-glass where the org
+            // requires SSO: it proves the mailbox, and the owner's way in
+            // must not hang on a password others can keep throttled.
+            Ok(who) => enter_after_authentication(&ctx, who, org.as_ref(), true).await,
+            Err(LinkFailure::Token(TokenProblem::Expired)) => Err(AppError::field(
+                "",
+                "This sign-in link has expired. Ask for a new one below.",
+            )),
+            Err(LinkFailure::Token(TokenProblem::AlreadyUsed)) => Err(AppError::field(
+                "",
+                "This sign-in link has already been used. Ask for a new one below.",
+            )),
+            Err(LinkFailure::Token(TokenProblem::Invalid)) => Err(AppError::field(
+                "",
+                "This sign-in link is not valid. Ask for a new one below.",
+            )),
+            Err(LinkFailure::NotAMember) => Err(auth::SignInFailure::InvalidCredentials
+                .into_error(org.as_ref().map(|o| o.name.as_str()))),
         }
-        .await,
-    )
+    })
+    .await
 }
 
 /// Enters an organization from the org picker, right after authenticating.
 #[server(prefix = "/api", endpoint = "auth/enter_org")]
 pub async fn enter_org(slug: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let pending =
-                session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
-                    .await?
-                    .ok_or(AppError::Unauthenticated)?;
-            let org = lookup::org_by_slug(ctx.db(), slug.trim())
-                .await?
-                .ok_or(AppError::NotFound)?;
-            enter_org_now(
-                &ctx,
-                pending.user_id,
-                &org,
-                pending.method,
-                IfSsoRequired::GoToProvider,
-                false,
-            )
-            .await
-            .map_err(|e| {
-                if e == AppError::Unauthenticated {
-                    AppError::Forbidden
-                } else {
-                    e
-                }
-            })
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let pending = session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let org = lookup::org_by_slug(ctx.db(), slug.trim())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        enter_org_now(
+            &ctx,
+            pending.user_id,
+            &org,
+            pending.method,
+            IfSsoRequired::GoToProvider,
+            false,
+        )
+        .await
+        .map_err(|e| {
+            if e == AppError::Unauthenticated {
+                AppError::Forbidden
+            } else {
+                e
+            }
+        })
+    })
+    .await
 }
 
 /// Creates an organization owned by the caller and enters it. Open to a
@@ -497,65 +471,61 @@ pub async fn enter_org(slug: String) -> Result<(), AppError> {
 /// signed-in member, whose current org session then ends as a switch.
 #[server(prefix = "/api", endpoint = "auth/create_org")]
 pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            auth::limit_org_creation(&ctx.auth_env()).await?;
-            let policy = ctx.state.settings.session;
-            let (user_id, method) =
-                if let Some(p) = session::live_pending(ctx.db(), &ctx.session, &policy).await? {
-                    (p.user_id, p.method)
-                } else {
-                    let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
-                    drop(tx);
-                    (current.user_id, current.method)
-                };
-            let slug = if slug.trim().is_empty() {
-                OrgSlug::suggest(&org_name)
+    with_ctx(async move |ctx| {
+        auth::limit_org_creation(&ctx.auth_env()).await?;
+        let policy = ctx.state.settings.session;
+        let (user_id, method) =
+            if let Some(p) = session::live_pending(ctx.db(), &ctx.session, &policy).await? {
+                (p.user_id, p.method)
             } else {
-                slug
+                let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+                drop(tx);
+                (current.user_id, current.method)
             };
-            let keep = [("org_name", org_name.as_str()), ("slug", slug.as_str())];
-            let mut v = Validator::new();
-            let name = v.check("org_name", OrgName::parse(&org_name));
-            let slug_ok = if name.is_some() || !slug.is_empty() {
-                v.check("slug", OrgSlug::parse(&slug))
-            } else {
-                None
-            };
-            v.finish().map_err(|e| e.keeping(&keep))?;
-            let (name, slug) = (name.expect("checked"), slug_ok.expect("checked"));
+        let slug = if slug.trim().is_empty() {
+            OrgSlug::suggest(&org_name)
+        } else {
+            slug
+        };
+        let keep = [("org_name", org_name.as_str()), ("slug", slug.as_str())];
+        let mut v = Validator::new();
+        let name = v.check("org_name", OrgName::parse(&org_name));
+        let slug_ok = if name.is_some() || !slug.is_empty() {
+            v.check("slug", OrgSlug::parse(&slug))
+        } else {
+            None
+        };
+        v.finish().map_err(|e| e.keeping(&keep))?;
+        let (name, slug) = (name.expect("checked"), slug_ok.expect("checked"));
 
-            let tx = UserScope::begin(ctx.db(), user_id).await?;
-            let tx = match create_organization(tx, &name, &slug, &ctx.meta).await {
-                Ok(tx) => tx,
-                Err(CreateOrgError::SlugTaken) => {
-                    return Err(AppError::field(
-                        "slug",
-                        "That URL name is taken. Try another one.",
-                    )
-                    .keeping(&keep));
-                }
-                Err(CreateOrgError::Database(e)) => return Err(e.into()),
-            };
-            let org = lookup::OrgSummary {
-                org_id: tx.org_id(),
-                slug: slug.as_str().to_string(),
-                name: name.as_str().to_string(),
-            };
-            tx.commit().await?;
-            enter_org_now(
-                &ctx,
-                user_id,
-                &org,
-                method,
-                IfSsoRequired::GoToProvider,
-                false,
-            )
-            .await
-        }
-        .await,
-    )
+        let tx = UserScope::begin(ctx.db(), user_id).await?;
+        let tx = match create_organization(tx, &name, &slug, &ctx.meta).await {
+            Ok(tx) => tx,
+            Err(CreateOrgError::SlugTaken) => {
+                return Err(
+                    AppError::field("slug", "That URL name is taken. Try another one.")
+                        .keeping(&keep),
+                );
+            }
+            Err(CreateOrgError::Database(e)) => return Err(e.into()),
+        };
+        let org = lookup::OrgSummary {
+            org_id: tx.org_id(),
+            slug: slug.as_str().to_string(),
+            name: name.as_str().to_string(),
+        };
+        tx.commit().await?;
+        enter_org_now(
+            &ctx,
+            user_id,
+            &org,
+            method,
+            IfSsoRequired::GoToProvider,
+            false,
+        )
+        .await
+    })
+    .await
 }
 
 /// Ends the session on the server and records the sign-out.
@@ -563,33 +533,29 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
 /// that needs another account).
 #[server(prefix = "/api", endpoint = "auth/sign_out")]
 pub async fn sign_out(next: Option<String>) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let login = match member(&ctx, Permission::ViewWorkspace).await {
-                Ok((mut tx, _)) => {
-                    audit::record(
-                        &mut tx,
-                        &ctx.meta,
-                        Event::new(crate::audit::AuditAction::SignedOut),
-                    )
-                    .await?;
-                    let slug = tx.org().slug.clone();
-                    tx.commit().await?;
-                    format!("/o/{slug}/login?signed_out=1")
-                }
-                Err(_) => "/login?signed_out=1".to_string(),
-            };
-            session::end(&ctx.session).await.map_err(session_error)?;
-            // A `next` that would leave this site is ignored.
-            let next = next.and_then(|n| {
-                super::navigation::local_path(&ctx.state.settings.public_base_url, &n)
-            });
-            redirect(next.as_deref().unwrap_or(&login));
-            Ok(())
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let login = match member(&ctx, Permission::ViewWorkspace).await {
+            Ok((mut tx, _)) => {
+                audit::record(
+                    &mut tx,
+                    &ctx.meta,
+                    Event::new(crate::audit::AuditAction::SignedOut),
+                )
+                .await?;
+                let slug = tx.org().slug.clone();
+                tx.commit().await?;
+                format!("/o/{slug}/login?signed_out=1")
+            }
+            Err(_) => "/login?signed_out=1".to_string(),
+        };
+        session::end(&ctx.session).await.map_err(session_error)?;
+        // A `next` that would leave this site is ignored.
+        let next = next
+            .and_then(|n| super::navigation::local_path(&ctx.state.settings.public_base_url, &n));
+        redirect(next.as_deref().unwrap_or(&login));
+        Ok(())
+    })
+    .await
 }
 
 /// Switches organization: ends the current org session (recorded there)
@@ -597,72 +563,69 @@ pub async fn sign_out(next: Option<String>) -> Result<(), AppError> {
 /// in. The target org's own policy decides how they authenticate.
 #[server(prefix = "/api", endpoint = "auth/switch_org")]
 pub async fn switch_org(slug: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
-            let email = tx.actor().email.clone();
-            drop(tx);
-            // Only the caller's own memberships are valid targets.
-            let mut user_tx = UserScope::begin(ctx.db(), current.user_id).await?;
-            let target = sqlx::query!(
-                "select o.org_id, o.slug, o.name from organization o join membership m using (org_id) where o.slug = $1 and m.user_id = $2",
-                slug.trim(),
-                current.user_id.0
-            )
-            .fetch_optional(user_tx.conn())
+    with_ctx(async move |ctx| {
+        let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+        let email = tx.actor().email.clone();
+        drop(tx);
+        // Only the caller's own memberships are valid targets.
+        let mut user_tx = UserScope::begin(ctx.db(), current.user_id).await?;
+        let target = accounts::memberships(&mut user_tx)
             .await?
+            .into_iter()
+            .find(|o| o.slug == slug.trim())
             .ok_or(AppError::NotFound)?;
-            user_tx.commit().await?;
-            if OrgId(target.org_id) == current.org_id {
-                redirect(&format!("/o/{}", target.slug));
-                return Ok(());
-            }
-            let to = lookup::OrgSummary {
-                org_id: OrgId(target.org_id),
-                slug: target.slug.clone(),
-                name: target.name.clone(),
-            };
-            let from_name = auth::record_switch_out(ctx.db(), &ctx.meta, current.org_id, current.user_id, &to.name)
-                .await?
-                .unwrap_or_default();
-            session::end_for_switch(
-                &ctx.session,
-                SwitchIntent {
-                    from_org: current.org_id,
-                    from_org_name: from_name,
-                    to_org: to.org_id,
-                    user_id: current.user_id,
-                },
-            )
-            .await
-            .map_err(session_error)?;
-            let email = url_encode(&email);
-            redirect(&format!("/o/{}/login?email={email}&switching=1", to.slug));
-            Ok(())
+        user_tx.commit().await?;
+        if target.org_id == current.org_id {
+            redirect(&format!("/o/{}", target.slug));
+            return Ok(());
         }
-        .await,
-    )
+        let to = lookup::OrgSummary {
+            org_id: target.org_id,
+            slug: target.slug.clone(),
+            name: target.name.clone(),
+        };
+        let from_name = auth::record_switch_out(
+            ctx.db(),
+            &ctx.meta,
+            current.org_id,
+            current.user_id,
+            &to.name,
+        )
+        .await?
+        .unwrap_or_default();
+        session::end_for_switch(
+            &ctx.session,
+            SwitchIntent {
+                from_org: current.org_id,
+                from_org_name: from_name,
+                to_org: to.org_id,
+                user_id: current.user_id,
+            },
+        )
+        .await
+        .map_err(session_error)?;
+        let email = url_encode(&email);
+        redirect(&format!("/o/{}/login?email={email}&switching=1", to.slug));
+        Ok(())
+    })
+    .await
 }
 
 /// Emails a password-reset link (if the address has an account) and says
 /// so either way.
 #[server(prefix = "/api", endpoint = "auth/forgot_password")]
 pub async fn forgot_password(email: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let keep = [("email", email.as_str())];
-            let address =
-                Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
-            auth::request_password_reset(&ctx.auth_env(), &address)
-                .await
-                .map_err(|e| e.keeping(&keep))?;
-            redirect("/forgot-password?sent=1");
-            Ok(())
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let keep = [("email", email.as_str())];
+        let address =
+            Email::parse(&email).map_err(|m| AppError::field("email", m).keeping(&keep))?;
+        auth::request_password_reset(&ctx.auth_env(), &address)
+            .await
+            .map_err(|e| e.keeping(&keep))?;
+        redirect("/forgot-password?sent=1");
+        Ok(())
+    })
+    .await
 }
 
 /// Whether a reset link can still be used.
@@ -676,18 +639,15 @@ pub enum LinkState {
 
 #[server(prefix = "/api", endpoint = "auth/reset_link_state")]
 pub async fn reset_link_state(token: String) -> Result<LinkState, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            Ok(match auth::check_reset_token(ctx.db(), &token).await? {
-                Ok(()) => LinkState::Usable,
-                Err(TokenProblem::Expired) => LinkState::Expired,
-                Err(TokenProblem::AlreadyUsed) => LinkState::AlreadyUsed,
-                Err(TokenProblem::Invalid) => LinkState::Invalid,
-            })
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        Ok(match auth::check_reset_token(ctx.db(), &token).await? {
+            Ok(()) => LinkState::Usable,
+            Err(TokenProblem::Expired) => LinkState::Expired,
+            Err(TokenProblem::AlreadyUsed) => LinkState::AlreadyUsed,
+            Err(TokenProblem::Invalid) => LinkState::Invalid,
+        })
+    })
+    .await
 }
 
 /// Sets a new password from a reset link; every session of the account ends.
@@ -697,44 +657,40 @@ pub async fn reset_password(
     password: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut v = Validator::new();
-            let new_password = v
-                .check("password", NewPassword::parse(&password))
-                .and_then(|p| {
-                    v.check(
-                        "password",
-                        crate::domain::password::check_strength(&p, &[]).map(|()| p),
-                    )
-                });
-            if new_password.is_some() && password != confirm {
-                v.add("confirm", "The two passwords are not the same.");
-            }
-            v.finish()?;
-            match auth::reset_password(&ctx.auth_env(), &token, &new_password.expect("checked"))
-                .await?
-            {
-                Ok(_) => {
-                    session::end(&ctx.session).await.map_err(session_error)?;
-                    redirect("/login?password_reset=1");
-                    Ok(())
-                }
-                Err(TokenProblem::Expired) => Err(AppError::field(
-                    "",
-                    "This reset link has expired. Ask for a new one.",
-                )),
-                Err(TokenProblem::AlreadyUsed) => Err(AppError::field(
-                    "",
-                    "This reset link has already been used. Ask for a new one.",
-                )),
-                Err(TokenProblem::Invalid) => Err(AppError::field(
-                    "",
-                    "This reset link is not valid. Ask for a new one.",
-                )),
-            }
+    with_ctx(async move |ctx| {
+        let mut v = Validator::new();
+        let new_password = v
+            .check("password", NewPassword::parse(&password))
+            .and_then(|p| {
+                v.check(
+                    "password",
+                    crate::domain::password::check_strength(&p, &[]).map(|()| p),
+                )
+            });
+        if new_password.is_some() && password != confirm {
+            v.add("confirm", "The two passwords are not the same.");
         }
-        .await,
-    )
+        v.finish()?;
+        match auth::reset_password(&ctx.auth_env(), &token, &new_password.expect("checked")).await?
+        {
+            Ok(_) => {
+                session::end(&ctx.session).await.map_err(session_error)?;
+                redirect("/login?password_reset=1");
+                Ok(())
+            }
+            Err(TokenProblem::Expired) => Err(AppError::field(
+                "",
+                "This reset link has expired. Ask for a new one.",
+            )),
+            Err(TokenProblem::AlreadyUsed) => Err(AppError::field(
+                "",
+                "This reset link has already been used. Ask for a new one.",
+            )),
+            Err(TokenProblem::Invalid) => Err(AppError::field(
+                "",
+                "This reset link is not valid. Ask for a new one.",
+            )),
+        }
+    })
+    .await
 }

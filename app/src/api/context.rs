@@ -222,12 +222,22 @@ pub fn internal(what: &str) -> AppError {
 
 /// Gives API callers (fetch, curl) an HTTP status that matches the error.
 /// Plain HTML form posts are left alone: Leptos answers those with a
-/// redirect back to the form, carrying the error.
+/// redirect back to the form, carrying the error. A failure also takes back
+/// any redirect the action asked for before it failed (say, before its
+/// commit), so that an error never looks like success.
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result
         && let (Some(response), Some(parts)) =
             (use_context::<ResponseOptions>(), use_context::<Parts>())
     {
+        {
+            let mut written = response.0.write().unwrap_or_else(|e| e.into_inner());
+            written.headers.remove(http::header::LOCATION);
+            written
+                .headers
+                .remove(leptos::server_fn::redirect::REDIRECT_HEADER);
+            written.status = None;
+        }
         let html_form = parts
             .headers
             .get(ACCEPT)
@@ -240,6 +250,21 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
+/// A server function outside any organization (signing in, the org
+/// picker, an invitation link): its request context, and the HTTP status an
+/// API caller gets when it fails.
+pub async fn with_ctx<T>(
+    action: impl AsyncFnOnce(Ctx) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    with_status(
+        async {
+            let ctx = ctx().await?;
+            action(ctx).await
+        }
+        .await,
+    )
+}
+
 /// One action in the organization at `slug`, with everything around it: the
 /// request context, the membership (re-checked now), `permission`, the
 /// action, the commit when it succeeds (a failure rolls everything back),
@@ -250,16 +275,21 @@ pub async fn in_org<T>(
     permission: Permission,
     action: impl AsyncFnOnce(&Ctx, &mut MemberTx) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    with_status(
-        async {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, slug, permission).await?;
-            let value = action(&ctx, &mut tx).await?;
-            tx.commit().await?;
-            Ok(value)
-        }
-        .await,
-    )
+    with_ctx(async |ctx| act_in_org(&ctx, slug, permission, action).await).await
+}
+
+/// [`in_org`] for a caller that already has its context: the membership,
+/// `permission`, the action and the commit.
+pub async fn act_in_org<T>(
+    ctx: &Ctx,
+    slug: &str,
+    permission: Permission,
+    action: impl AsyncFnOnce(&Ctx, &mut MemberTx) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let (mut tx, _) = member_of(ctx, slug, permission).await?;
+    let value = action(ctx, &mut tx).await?;
+    tx.commit().await?;
+    Ok(value)
 }
 
 /// Like [`member`], for a page or action of the organization at `slug`: a

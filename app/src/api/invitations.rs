@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use {
     super::{
         auth::{IfSsoRequired, enter_org_now},
-        context::{Ctx, ctx, member, session_error, with_status},
+        context::{Ctx, member, session_error, with_ctx},
     },
     crate::{
         domain::{
-            auth,
+            accounts, auth,
             invitations::{self, AcceptRefused, Joined, LinkState},
             session::{self, AuthMethod},
             tenancy::{UserScope, lookup},
@@ -67,60 +67,55 @@ async fn signed_in_user(ctx: &Ctx) -> Result<Option<(UserId, String, AuthMethod)
         return Ok(None);
     };
     let mut tx = UserScope::begin(ctx.db(), user_id).await?;
-    let email = sqlx::query_scalar!("select email from app_user where user_id = $1", user_id.0)
-        .fetch_one(tx.conn())
-        .await?;
+    let email = accounts::profile(&mut tx).await?.email;
     tx.commit().await?;
     Ok(Some((user_id, email, method)))
 }
 
 #[server(prefix = "/api", endpoint = "invitations/get")]
 pub async fn get_invitation(token: String) -> Result<InvitationPage, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (state, found) = match invitations::find(ctx.db(), &token).await? {
-                LinkState::Open(i) => (InvitationState::Open, Some(i)),
-                LinkState::Expired(i) => (InvitationState::Expired, Some(i)),
-                LinkState::Revoked(i) => (InvitationState::Revoked, Some(i)),
-                LinkState::Accepted(i) => (InvitationState::Accepted, Some(i)),
-                LinkState::Invalid => (InvitationState::Invalid, None),
-            };
-            let Some(found) = found else {
-                return Ok(InvitationPage {
-                    state,
-                    org_name: String::new(),
-                    org_slug: String::new(),
-                    inviter: None,
-                    role: None,
-                    email: String::new(),
-                    account_exists: false,
-                    signed_in_as: None,
-                });
-            };
-            // Only an open invitation needs to know about accounts: the
-            // holder of the link controls the invited mailbox.
-            // An account whose address was never confirmed may be a
-            // stranger's: the invited person takes it over with the
-            // new-person form (see `invitations::accept_as_new_user`).
-            let account_exists = state == InvitationState::Open
-                && lookup::user_for_sign_in(ctx.db(), &found.email)
-                    .await?
-                    .is_some_and(|u| u.email_verified_at.is_some());
-            let signed_in_as = signed_in_user(&ctx).await?.map(|(_, email, _)| email);
-            Ok(InvitationPage {
+    with_ctx(async move |ctx| {
+        let (state, found) = match invitations::find(ctx.db(), &token).await? {
+            LinkState::Open(i) => (InvitationState::Open, Some(i)),
+            LinkState::Expired(i) => (InvitationState::Expired, Some(i)),
+            LinkState::Revoked(i) => (InvitationState::Revoked, Some(i)),
+            LinkState::Accepted(i) => (InvitationState::Accepted, Some(i)),
+            LinkState::Invalid => (InvitationState::Invalid, None),
+        };
+        let Some(found) = found else {
+            return Ok(InvitationPage {
                 state,
-                org_name: found.org_name,
-                org_slug: found.org_slug,
-                inviter: found.inviter_name,
-                role: Role::parse(&found.role).ok(),
-                email: found.email,
-                account_exists,
-                signed_in_as,
-            })
-        }
-        .await,
-    )
+                org_name: String::new(),
+                org_slug: String::new(),
+                inviter: None,
+                role: None,
+                email: String::new(),
+                account_exists: false,
+                signed_in_as: None,
+            });
+        };
+        // Only an open invitation needs to know about accounts: the
+        // holder of the link controls the invited mailbox.
+        // An account whose address was never confirmed may be a
+        // stranger's: the invited person takes it over with the
+        // new-person form (see `invitations::accept_as_new_user`).
+        let account_exists = state == InvitationState::Open
+            && lookup::user_for_sign_in(ctx.db(), &found.email)
+                .await?
+                .is_some_and(|u| u.email_verified_at.is_some());
+        let signed_in_as = signed_in_user(&ctx).await?.map(|(_, email, _)| email);
+        Ok(InvitationPage {
+            state,
+            org_name: found.org_name,
+            org_slug: found.org_slug,
+            inviter: found.inviter_name,
+            role: Role::parse(&found.role).ok(),
+            email: found.email,
+            account_exists,
+            signed_in_as,
+        })
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -161,29 +156,26 @@ pub async fn accept_invitation_new(
     name: String,
     password: String,
 ) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            auth::limit_password_setting(&ctx.auth_env()).await?;
-            let (display_name, new_password) = invitations::parse_new_account(&name, &password)
-                .map_err(|e| e.keeping(&[("name", name.as_str())]))?;
-            let email = match invitations::find(ctx.db(), &token).await? {
-                LinkState::Open(i) => i.email,
-                _ => String::new(),
-            };
-            let joined = invitations::accept_as_new_user(
-                ctx.db(),
-                &ctx.meta,
-                &token,
-                display_name,
-                &new_password,
-            )
-            .await?
-            .map_err(|r| refused(r, &email))?;
-            enter(&ctx, joined, AuthMethod::Password).await
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        auth::limit_password_setting(&ctx.auth_env()).await?;
+        let (display_name, new_password) = invitations::parse_new_account(&name, &password)
+            .map_err(|e| e.keeping(&[("name", name.as_str())]))?;
+        let email = match invitations::find(ctx.db(), &token).await? {
+            LinkState::Open(i) => i.email,
+            _ => String::new(),
+        };
+        let joined = invitations::accept_as_new_user(
+            ctx.db(),
+            &ctx.meta,
+            &token,
+            display_name,
+            &new_password,
+        )
+        .await?
+        .map_err(|r| refused(r, &email))?;
+        enter(&ctx, joined, AuthMethod::Password).await
+    })
+    .await
 }
 
 /// A signed-out existing user accepts by signing in with their password.
@@ -192,47 +184,40 @@ pub async fn accept_invitation_with_password(
     token: String,
     password: String,
 ) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let LinkState::Open(invitation) = invitations::find(ctx.db(), &token).await? else {
-                return Err(refused(AcceptRefused::NoLongerOpen, ""));
-            };
-            if password.is_empty() {
-                return Err(AppError::field("password", "Enter your password."));
-            }
-            let who =
-                auth::sign_in_with_password(&ctx.auth_env(), &invitation.email, password, None)
-                    .await?
-                    .map_err(|failure| failure.into_error(None))?;
-            let joined =
-                invitations::accept_as_user(ctx.db(), &ctx.meta, &token, who.user_id, &who.email)
-                    .await?
-                    .map_err(|r| refused(r, &invitation.email))?;
-            enter(&ctx, joined, AuthMethod::Password).await
+    with_ctx(async move |ctx| {
+        let LinkState::Open(invitation) = invitations::find(ctx.db(), &token).await? else {
+            return Err(refused(AcceptRefused::NoLongerOpen, ""));
+        };
+        if password.is_empty() {
+            return Err(AppError::field("password", "Enter your password."));
         }
-        .await,
-    )
+        let who = auth::sign_in_with_password(&ctx.auth_env(), &invitation.email, password, None)
+            .await?
+            .map_err(|failure| failure.into_error(None))?;
+        let joined =
+            invitations::accept_as_user(ctx.db(), &ctx.meta, &token, who.user_id, &who.email)
+                .await?
+                .map_err(|r| refused(r, &invitation.email))?;
+        enter(&ctx, joined, AuthMethod::Password).await
+    })
+    .await
 }
 
 /// The signed-in user accepts (their address must be the invited one).
 #[server(prefix = "/api", endpoint = "invitations/accept_signed_in")]
 pub async fn accept_invitation_signed_in(token: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (user_id, email, method) = signed_in_user(&ctx)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
-            let invited = match invitations::find(ctx.db(), &token).await? {
-                LinkState::Open(i) => i.email,
-                _ => String::new(),
-            };
-            let joined = invitations::accept_as_user(ctx.db(), &ctx.meta, &token, user_id, &email)
-                .await?
-                .map_err(|r| refused(r, &invited))?;
-            enter(&ctx, joined, method).await
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let (user_id, email, method) = signed_in_user(&ctx)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let invited = match invitations::find(ctx.db(), &token).await? {
+            LinkState::Open(i) => i.email,
+            _ => String::new(),
+        };
+        let joined = invitations::accept_as_user(ctx.db(), &ctx.meta, &token, user_id, &email)
+            .await?
+            .map_err(|r| refused(r, &invited))?;
+        enter(&ctx, joined, method).await
+    })
+    .await
 }

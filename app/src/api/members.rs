@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{ctx, member_of, session_error, url_encode, when, with_status},
+    super::context::{act_in_org, in_org, session_error, url_encode, when, with_ctx},
     super::navigation::redirect,
     crate::{
         domain::{invitations, members, session},
@@ -62,67 +62,62 @@ pub async fn get_members(
     q: Option<String>,
     after: Option<String>,
 ) -> Result<MembersPage, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, current) = member_of(&ctx, &slug, Permission::ViewMembers).await?;
-            let role = tx.actor().role;
-            let cursor = match after.as_deref().filter(|s| !s.is_empty()) {
-                Some(raw) => Some(members::Cursor::decode(raw).ok_or_else(|| {
-                    AppError::field(
-                        "after",
-                        "That page link is broken. Start from the first page.",
-                    )
-                })?),
-                None => None,
-            };
-            if q.as_deref()
-                .is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS)
-            {
-                return Err(AppError::field(
-                    "q",
-                    format!("Search with at most {MAX_SEARCH_CHARS} characters."),
-                ));
-            }
-            let (rows, next) = members::list(&mut tx, q.as_deref(), cursor).await?;
-            let total = members::count(&mut tx).await?;
-            let pending = invitations::pending(&mut tx).await?;
-            let org_name = tx.org().name.clone();
-            tx.commit().await?;
-            let now = time::OffsetDateTime::now_utc();
-            Ok(MembersPage {
-                org_name,
-                total,
-                members: rows
-                    .into_iter()
-                    .map(|m| MemberView {
-                        user_id: m.user_id.to_string(),
-                        name: m.display_name,
-                        email: m.email,
-                        role: m.role,
-                        joined: when(m.joined_at),
-                        last_sign_in: m.last_sign_in_at.map(when),
-                    })
-                    .collect(),
-                next: next.map(|c| c.encode()),
-                invitations: pending
-                    .into_iter()
-                    .map(|i| InvitationView {
-                        invitation_id: i.invitation_id.to_string(),
-                        email: i.email,
-                        role: i.role,
-                        invited_by: i.invited_by,
-                        expires: i.expires_at.date().to_string(),
-                        expired: i.expires_at <= now,
-                    })
-                    .collect(),
-                viewer_id: current.user_id.to_string(),
-                viewer_role: role,
-                invitation_days: ctx.state.settings.invitation_ttl.whole_days(),
-            })
+    in_org(&slug, Permission::ViewMembers, async |ctx, tx| {
+        let role = tx.actor().role;
+        let cursor = match after.as_deref().filter(|s| !s.is_empty()) {
+            Some(raw) => Some(members::Cursor::decode(raw).ok_or_else(|| {
+                AppError::field(
+                    "after",
+                    "That page link is broken. Start from the first page.",
+                )
+            })?),
+            None => None,
+        };
+        if q.as_deref()
+            .is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS)
+        {
+            return Err(AppError::field(
+                "q",
+                format!("Search with at most {MAX_SEARCH_CHARS} characters."),
+            ));
         }
-        .await,
-    )
+        let (rows, next) = members::list(tx, q.as_deref(), cursor).await?;
+        let total = members::count(tx).await?;
+        let pending = invitations::pending(tx).await?;
+        let org_name = tx.org().name.clone();
+        let now = time::OffsetDateTime::now_utc();
+        Ok(MembersPage {
+            org_name,
+            total,
+            members: rows
+                .into_iter()
+                .map(|m| MemberView {
+                    user_id: m.user_id.to_string(),
+                    name: m.display_name,
+                    email: m.email,
+                    role: m.role,
+                    joined: when(m.joined_at),
+                    last_sign_in: m.last_sign_in_at.map(when),
+                })
+                .collect(),
+            next: next.map(|c| c.encode()),
+            invitations: pending
+                .into_iter()
+                .map(|i| InvitationView {
+                    invitation_id: i.invitation_id.to_string(),
+                    email: i.email,
+                    role: i.role,
+                    invited_by: i.invited_by,
+                    expires: i.expires_at.date().to_string(),
+                    expired: i.expires_at <= now,
+                })
+                .collect(),
+            viewer_id: tx.actor().user_id.to_string(),
+            viewer_role: role,
+            invitation_days: ctx.state.settings.invitation_ttl.whole_days(),
+        })
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -143,140 +138,104 @@ fn notice(slug: &str, code: &str, who: &str) -> String {
 /// Changes a member's role.
 #[server(prefix = "/api", endpoint = "members/change_role")]
 pub async fn change_role(slug: String, user_id: String, role: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageMembers).await?;
-            let target = parse_user(&user_id)?;
-            let role = Role::parse(&role).map_err(|m| AppError::field("role", m))?;
-            members::change_role(&mut tx, &ctx.meta, target, role)
-                .await?
-                .map_err(|r| r.into_error())?;
-            let email =
-                sqlx::query_scalar!("select email from app_user where user_id = $1", target.0)
-                    .fetch_one(tx.conn())
-                    .await?;
-            tx.commit().await?;
-            redirect(&notice(&slug, "role_changed", &email));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageMembers, async |ctx, tx| {
+        let target = parse_user(&user_id)?;
+        let role = Role::parse(&role).map_err(|m| AppError::field("role", m))?;
+        let (_, email) = members::change_role(tx, &ctx.meta, target, role).await?;
+        redirect(&notice(&slug, "role_changed", &email));
+        Ok(())
+    })
+    .await
 }
 
 /// Removes a member; their next request signs them out.
 #[server(prefix = "/api", endpoint = "members/remove")]
 pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageMembers).await?;
-            let target = parse_user(&user_id)?;
-            let email =
-                sqlx::query_scalar!("select email from app_user where user_id = $1", target.0)
-                    .fetch_optional(tx.conn())
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-            members::remove(&mut tx, &ctx.meta, target)
-                .await?
-                .map_err(|r| r.into_error())?;
-            tx.commit().await?;
-            redirect(&notice(&slug, "removed", &email));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageMembers, async |ctx, tx| {
+        let target = parse_user(&user_id)?;
+        let email = members::remove(tx, &ctx.meta, target).await?;
+        redirect(&notice(&slug, "removed", &email));
+        Ok(())
+    })
+    .await
 }
 
 /// The caller leaves the organization; their session there ends.
 #[server(prefix = "/api", endpoint = "members/leave")]
 pub async fn leave_org(slug: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
-            members::leave(&mut tx, &ctx.meta)
-                .await?
-                .map_err(|r| r.into_error())?;
-            tx.commit().await?;
-            session::end(&ctx.session).await.map_err(session_error)?;
-            redirect("/login?left=1");
-            Ok(())
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        act_in_org(&ctx, &slug, Permission::ViewWorkspace, async |ctx, tx| {
+            Ok(members::leave(tx, &ctx.meta).await?)
+        })
+        .await?;
+        // After the commit: a failure leaves the member signed in.
+        session::end(&ctx.session).await.map_err(session_error)?;
+        redirect("/login?left=1");
+        Ok(())
+    })
+    .await
 }
 
 /// Invites one or several addresses (one per line, or separated by commas).
 #[server(prefix = "/api", endpoint = "members/invite")]
 pub async fn invite_members(slug: String, emails: String, role: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::InviteMembers).await?;
-            let keep = [("emails", emails.as_str()), ("role", role.as_str())];
-            let parsed = invitations::parse_emails(&emails);
-            let role_ok = Role::parse(&role);
-            let (addresses, role) = match (parsed, role_ok) {
-                (Ok(addresses), Ok(role)) => (addresses, role),
-                (parsed, role) => {
-                    let mut v = crate::error::Validator::new();
-                    if let Err(problems) = parsed {
-                        for problem in problems {
-                            v.add("emails", problem);
-                        }
+    in_org(&slug, Permission::InviteMembers, async |ctx, tx| {
+        let keep = [("emails", emails.as_str()), ("role", role.as_str())];
+        let parsed = invitations::parse_emails(&emails);
+        let role_ok = Role::parse(&role);
+        let (addresses, role) = match (parsed, role_ok) {
+            (Ok(addresses), Ok(role)) => (addresses, role),
+            (parsed, role) => {
+                let mut v = crate::error::Validator::new();
+                if let Err(problems) = parsed {
+                    for problem in problems {
+                        v.add("emails", problem);
                     }
-                    if let Err(problem) = role {
-                        v.add("role", problem);
-                    }
-                    return v.finish().map_err(|e| e.keeping(&keep));
                 }
-            };
-            let count = invitations::invite(
-                &mut tx,
-                &ctx.meta,
-                &sending(&ctx),
-                &addresses,
-                role,
-                ctx.state.settings.invitation_ttl,
-            )
-            .await
-            .map_err(|e| e.keeping(&keep))?;
-            tx.commit().await?;
-            let who = if count == 1 {
-                addresses[0].as_str().to_string()
-            } else {
-                format!("{count} people")
-            };
-            redirect(&notice(&slug, "invited", &who));
-            Ok(())
-        }
-        .await,
-    )
+                if let Err(problem) = role {
+                    v.add("role", problem);
+                }
+                return v.finish().map_err(|e| e.keeping(&keep));
+            }
+        };
+        let count = invitations::invite(
+            tx,
+            &ctx.meta,
+            &sending(ctx),
+            &addresses,
+            role,
+            ctx.state.settings.invitation_ttl,
+        )
+        .await
+        .map_err(|e| e.keeping(&keep))?;
+        let who = if count == 1 {
+            addresses[0].as_str().to_string()
+        } else {
+            format!("{count} people")
+        };
+        redirect(&notice(&slug, "invited", &who));
+        Ok(())
+    })
+    .await
 }
 
 /// Sends an invitation again, with a new link; the old one stops working.
 #[server(prefix = "/api", endpoint = "members/resend_invitation")]
 pub async fn resend_invitation(slug: String, invitation_id: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::InviteMembers).await?;
-            let id = parse_invitation(&invitation_id)?;
-            let email = invitations::resend(
-                &mut tx,
-                &ctx.meta,
-                &sending(&ctx),
-                id,
-                ctx.state.settings.invitation_ttl,
-            )
-            .await?;
-            tx.commit().await?;
-            redirect(&notice(&slug, "resent", &email));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::InviteMembers, async |ctx, tx| {
+        let id = parse_invitation(&invitation_id)?;
+        let email = invitations::resend(
+            tx,
+            &ctx.meta,
+            &sending(ctx),
+            id,
+            ctx.state.settings.invitation_ttl,
+        )
+        .await?;
+        redirect(&notice(&slug, "resent", &email));
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -291,16 +250,11 @@ fn sending(ctx: &super::context::Ctx) -> invitations::Sending<'_> {
 /// Withdraws an invitation; its link stops working.
 #[server(prefix = "/api", endpoint = "members/revoke_invitation")]
 pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::InviteMembers).await?;
-            let id = parse_invitation(&invitation_id)?;
-            let email = invitations::revoke(&mut tx, &ctx.meta, id).await?;
-            tx.commit().await?;
-            redirect(&notice(&slug, "revoked", &email));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::InviteMembers, async |ctx, tx| {
+        let id = parse_invitation(&invitation_id)?;
+        let email = invitations::revoke(tx, &ctx.meta, id).await?;
+        redirect(&notice(&slug, "revoked", &email));
+        Ok(())
+    })
+    .await
 }

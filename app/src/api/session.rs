@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{Ctx, ctx, member, member_of, session_error, with_status},
+    super::context::{Ctx, in_org, member, member_of, session_error, with_ctx},
     crate::{
-        domain::{members, session, tenancy::UserScope, tenancy::lookup},
+        domain::{accounts, mail, members, session, tenancy::UserScope, tenancy::lookup},
         roles::Permission,
     },
 };
@@ -19,6 +19,17 @@ pub struct OrgChoice {
     pub slug: String,
     pub name: String,
     pub role: Role,
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::domain::accounts::Membership> for OrgChoice {
+    fn from(m: crate::domain::accounts::Membership) -> Self {
+        OrgChoice {
+            slug: m.slug,
+            name: m.name,
+            role: m.role,
+        }
+    }
 }
 
 /// The signed-in member, for the app frame.
@@ -37,48 +48,29 @@ pub struct Viewer {
 /// when there is no valid session for that organization.
 #[server(prefix = "/api", endpoint = "session/viewer")]
 pub async fn get_viewer(slug: String) -> Result<Viewer, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (tx, current) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
-            let actor = tx.actor().clone();
-            let org = tx.org().clone();
-            // The switcher lists the member's other organizations, which only
-            // their own user scope sees; the same transaction moves there.
-            let mut user_tx = tx.into_user_scope().await?;
-            let others = sqlx::query!(
-                r#"
-                select o.slug, o.name, m.role
-                from membership m join organization o using (org_id)
-                where m.user_id = $1 and o.org_id <> $2
-                order by o.name
-                "#,
-                actor.user_id.0,
-                current.org_id.0
-            )
-            .fetch_all(user_tx.conn())
-            .await?;
-            user_tx.commit().await?;
-            Ok(Viewer {
-                display_name: actor.display_name,
-                email: actor.email,
-                org_slug: org.slug,
-                org_name: org.name,
-                role: actor.role,
-                other_orgs: others
-                    .into_iter()
-                    .filter_map(|o| {
-                        Some(OrgChoice {
-                            slug: o.slug,
-                            name: o.name,
-                            role: Role::parse(&o.role).ok()?,
-                        })
-                    })
-                    .collect(),
-            })
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let (tx, current) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
+        let actor = tx.actor().clone();
+        let org = tx.org().clone();
+        // The switcher lists the member's other organizations, which only
+        // their own user scope sees; the same transaction moves there.
+        let mut user_tx = tx.into_user_scope().await?;
+        let others = accounts::memberships(&mut user_tx).await?;
+        user_tx.commit().await?;
+        Ok(Viewer {
+            display_name: actor.display_name,
+            email: actor.email,
+            org_slug: org.slug,
+            org_name: org.name,
+            role: actor.role,
+            other_orgs: others
+                .into_iter()
+                .filter(|o| o.org_id != current.org_id)
+                .map(OrgChoice::from)
+                .collect(),
+        })
+    })
+    .await
 }
 
 /// What an organization's login page shows.
@@ -103,57 +95,54 @@ pub struct OrgLogin {
 
 #[server(prefix = "/api", endpoint = "session/org_login")]
 pub async fn get_org_login(slug: String) -> Result<OrgLogin, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let Some(org) = lookup::org_by_slug(ctx.db(), slug.trim()).await? else {
-                // Not a current URL name; perhaps one the organization left.
-                let moved = lookup::org_by_previous_slug(ctx.db(), slug.trim())
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                return Ok(OrgLogin {
-                    slug: slug.trim().to_string(),
-                    name: moved.name,
-                    signed_in_here: false,
-                    signed_in_elsewhere: None,
-                    switching_from: None,
-                    moved_to: Some(moved.slug),
-                    sso_enabled: false,
-                    sso_enforced: false,
-                });
-            };
-            let mut signed_in_here = false;
-            let mut signed_in_elsewhere = None;
-            if let Some(current) = session::org_session(&ctx.session)
-                .await
-                .map_err(session_error)?
-                && let Ok((tx, _)) = member(&ctx, Permission::ViewWorkspace).await
-            {
-                if current.org_id == org.org_id {
-                    signed_in_here = true;
-                } else {
-                    signed_in_elsewhere = Some(tx.org().name.clone());
-                }
+    with_ctx(async move |ctx| {
+        let Some(org) = lookup::org_by_slug(ctx.db(), slug.trim()).await? else {
+            // Not a current URL name; perhaps one the organization left.
+            let moved = lookup::org_by_previous_slug(ctx.db(), slug.trim())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Ok(OrgLogin {
+                slug: slug.trim().to_string(),
+                name: moved.name,
+                signed_in_here: false,
+                signed_in_elsewhere: None,
+                switching_from: None,
+                moved_to: Some(moved.slug),
+                sso_enabled: false,
+                sso_enforced: false,
+            });
+        };
+        let mut signed_in_here = false;
+        let mut signed_in_elsewhere = None;
+        if let Some(current) = session::org_session(&ctx.session)
+            .await
+            .map_err(session_error)?
+            && let Ok((tx, _)) = member(&ctx, Permission::ViewWorkspace).await
+        {
+            if current.org_id == org.org_id {
+                signed_in_here = true;
+            } else {
+                signed_in_elsewhere = Some(tx.org().name.clone());
             }
-            let switching_from = session::switch_intent(&ctx.session)
-                .await
-                .map_err(session_error)?
-                .filter(|i| i.to_org == org.org_id)
-                .map(|i| i.from_org_name);
-            let sso = crate::domain::auth::sso_policy(ctx.db(), org.org_id).await?;
-            Ok(OrgLogin {
-                slug: org.slug,
-                name: org.name,
-                signed_in_here,
-                signed_in_elsewhere,
-                switching_from,
-                moved_to: None,
-                sso_enabled: sso.enabled,
-                sso_enforced: sso.enforced,
-            })
         }
-        .await,
-    )
+        let switching_from = session::switch_intent(&ctx.session)
+            .await
+            .map_err(session_error)?
+            .filter(|i| i.to_org == org.org_id)
+            .map(|i| i.from_org_name);
+        let sso = crate::domain::auth::sso_policy(ctx.db(), org.org_id).await?;
+        Ok(OrgLogin {
+            slug: org.slug,
+            name: org.name,
+            signed_in_here,
+            signed_in_elsewhere,
+            switching_from,
+            moved_to: None,
+            sso_enabled: sso.enabled,
+            sso_enforced: sso.enforced,
+        })
+    })
+    .await
 }
 
 /// The org picker: the organizations of a user who just authenticated.
@@ -166,57 +155,35 @@ pub struct Picker {
 
 #[server(prefix = "/api", endpoint = "session/picker")]
 pub async fn get_picker() -> Result<Picker, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let pending = session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
-            let mut tx = UserScope::begin(ctx.db(), pending.user_id).await?;
-            let me = sqlx::query!("select display_name, email from app_user where user_id = $1", pending.user_id.0)
-                .fetch_one(tx.conn())
-                .await?;
-            let orgs = sqlx::query!(
-                "select o.slug, o.name, m.role from membership m join organization o using (org_id) where m.user_id = $1 order by o.name",
-                pending.user_id.0
-            )
-            .fetch_all(tx.conn())
-            .await?;
-            tx.commit().await?;
-            Ok(Picker {
-                display_name: me.display_name,
-                email: me.email,
-                orgs: orgs
-                    .into_iter()
-                    .filter_map(|o| {
-                        Some(OrgChoice {
-                            slug: o.slug,
-                            name: o.name,
-                            role: Role::parse(&o.role).ok()?,
-                        })
-                    })
-                    .collect(),
-            })
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let pending = session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let mut tx = UserScope::begin(ctx.db(), pending.user_id).await?;
+        let me = accounts::profile(&mut tx).await?;
+        let orgs = accounts::memberships(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Picker {
+            display_name: me.display_name,
+            email: me.email,
+            orgs: orgs.into_iter().map(OrgChoice::from).collect(),
+        })
+    })
+    .await
 }
 
 /// Whether the visitor may create an organization right now (signed in, or
 /// just authenticated).
 #[server(prefix = "/api", endpoint = "session/can_create_org")]
 pub async fn can_create_org() -> Result<bool, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let fresh_pending =
-                session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
-                    .await?
-                    .is_some();
-            Ok(fresh_pending || member(&ctx, Permission::ViewWorkspace).await.is_ok())
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let fresh_pending =
+            session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
+                .await?
+                .is_some();
+        Ok(fresh_pending || member(&ctx, Permission::ViewWorkspace).await.is_ok())
+    })
+    .await
 }
 
 /// The organization's home page.
@@ -231,29 +198,25 @@ pub struct OrgHome {
 
 #[server(prefix = "/api", endpoint = "session/org_home")]
 pub async fn get_org_home(slug: String) -> Result<OrgHome, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, current) = member_of(&ctx, &slug, Permission::ViewWorkspace).await?;
-            let member_count = members::count(&mut tx).await?;
-            let role = tx.actor().role;
-            let org_name = tx.org().name.clone();
-            tx.commit().await?;
-            Ok(OrgHome {
-                org_name,
-                role,
-                member_count,
-                signed_in_with: match current.method {
-                    crate::domain::session::AuthMethod::Password => "your password",
-                    crate::domain::session::AuthMethod::EmailLink => "an emailed link",
-                    crate::domain::session::AuthMethod::Sso => "single sign-on",
-                }
-                .to_string(),
-                signed_in_at: current.authenticated_at,
-            })
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ViewWorkspace, async |ctx, tx| {
+        let current = session::org_session(&ctx.session)
+            .await
+            .map_err(session_error)?
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(OrgHome {
+            org_name: tx.org().name.clone(),
+            role: tx.actor().role,
+            member_count: members::count(tx).await?,
+            signed_in_with: match current.method {
+                session::AuthMethod::Password => "your password",
+                session::AuthMethod::EmailLink => "an emailed link",
+                session::AuthMethod::Sso => "single sign-on",
+            }
+            .to_string(),
+            signed_in_at: current.authenticated_at,
+        })
+    })
+    .await
 }
 
 /// One message of the local outbox, for the development mailbox.
@@ -272,47 +235,30 @@ pub struct OutboxMail {
 /// sign-in links).
 #[server(prefix = "/api", endpoint = "dev/mailbox")]
 pub async fn dev_mailbox() -> Result<Vec<OutboxMail>, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            if !mailbox_open(&ctx) {
-                return Err(AppError::NotFound);
-            }
-            let rows = sqlx::query!(
-                r#"
-                select to_address, subject, body_text, created_at, sent_at, delivered_via, attempts, abandoned_at
-                from mail_outbox order by created_at desc limit 50
-                "#
-            )
-            .fetch_all(ctx.db().pool())
-            .await?;
-            Ok(rows
-                .into_iter()
-                .map(|r| OutboxMail {
-                    to: r.to_address,
-                    subject: r.subject,
-                    text: r.body_text,
-                    queued_at: r.created_at.unix_timestamp(),
-                    status: match (r.sent_at, r.delivered_via.as_deref(), r.abandoned_at) {
-                        (Some(_), Some("local"), _) => "kept locally (no SMTP server configured)".into(),
-                        (Some(_), _, _) => "sent".into(),
-                        (None, _, Some(_)) => "refused by the mail server".into(),
-                        (None, _, None) if r.attempts > 0 => format!("retrying (attempt {})", r.attempts),
-                        _ => "queued".into(),
-                    },
-                })
-                .collect())
+    with_ctx(async move |ctx| {
+        if !mailbox_open(&ctx) {
+            return Err(AppError::NotFound);
         }
-        .await,
-    )
+        let rows = mail::recent(ctx.db(), 50).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxMail {
+                status: r.status(),
+                to: r.to_address,
+                subject: r.subject,
+                text: r.body_text,
+                queued_at: r.created_at.unix_timestamp(),
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Whether the development mailbox is there for this client (pages point
 /// to it after sending mail).
 #[server(prefix = "/api", endpoint = "session/dev_mode")]
 pub async fn dev_mode() -> Result<bool, AppError> {
-    let ctx = ctx().await?;
-    Ok(mailbox_open(&ctx))
+    with_ctx(async |ctx| Ok(mailbox_open(&ctx))).await
 }
 
 #[cfg(feature = "ssr")]

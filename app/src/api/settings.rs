@@ -6,13 +6,10 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{ctx, member_of, session_error, url_encode, with_status},
+    super::context::{act_in_org, in_org, session_error, url_encode, with_ctx},
     super::navigation::redirect,
     crate::{
-        domain::{
-            orgs::{self, SettingsRefused},
-            session,
-        },
+        domain::{orgs, session},
         roles::Permission,
         validation::{OrgName, OrgSlug},
     },
@@ -26,91 +23,64 @@ pub struct OrgSettings {
 
 #[server(prefix = "/api", endpoint = "settings/get")]
 pub async fn get_org_settings(slug: String) -> Result<OrgSettings, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
-            let org = tx.org().clone();
-            tx.commit().await?;
-            Ok(OrgSettings {
-                name: org.name,
-                slug: org.slug,
-            })
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageOrganization, async |_, tx| {
+        let org = tx.org().clone();
+        Ok(OrgSettings {
+            name: org.name,
+            slug: org.slug,
+        })
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "settings/rename")]
 pub async fn rename_org(slug: String, name: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
-            let name = OrgName::parse(&name)
-                .map_err(|m| AppError::field("name", m).keeping(&[("name", name.as_str())]))?;
-            let changed = orgs::rename(&mut tx, &ctx.meta, &name).await?;
-            tx.commit().await?;
-            let code = if changed { "renamed" } else { "unchanged" };
-            redirect(&format!("/o/{slug}/settings?notice={code}"));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageOrganization, async |ctx, tx| {
+        let name = OrgName::parse(&name)
+            .map_err(|m| AppError::field("name", m).keeping(&[("name", name.as_str())]))?;
+        let changed = orgs::rename(tx, &ctx.meta, &name).await?;
+        let code = if changed { "renamed" } else { "unchanged" };
+        redirect(&format!("/o/{slug}/settings?notice={code}"));
+        Ok(())
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "settings/change_slug")]
 pub async fn change_org_slug(slug: String, new_slug: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
-            let keep = [("new_slug", new_slug.as_str())];
-            let parsed = OrgSlug::parse(&new_slug)
-                .map_err(|m| AppError::field("new_slug", m).keeping(&keep))?;
-            match orgs::change_slug(&mut tx, &ctx.meta, &parsed).await? {
-                Ok(changed) => {
-                    tx.commit().await?;
-                    let code = if changed { "slug_changed" } else { "unchanged" };
-                    redirect(&format!(
-                        "/o/{}/settings?notice={code}&old={}",
-                        parsed.as_str(),
-                        url_encode(&slug)
-                    ));
-                    Ok(())
-                }
-                Err(_) => Err(AppError::field(
-                    "new_slug",
-                    "That URL name is taken. Try another one.",
-                )
-                .keeping(&keep)),
-            }
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageOrganization, async |ctx, tx| {
+        let keep = [("new_slug", new_slug.as_str())];
+        let parsed =
+            OrgSlug::parse(&new_slug).map_err(|m| AppError::field("new_slug", m).keeping(&keep))?;
+        let changed = orgs::change_slug(tx, &ctx.meta, &parsed)
+            .await
+            .map_err(|e| AppError::from(e).keeping(&keep))?;
+        let code = if changed { "slug_changed" } else { "unchanged" };
+        redirect(&format!(
+            "/o/{}/settings?notice={code}&old={}",
+            parsed.as_str(),
+            url_encode(&slug)
+        ));
+        Ok(())
+    })
+    .await
 }
 
 /// Deletes the organization, once its name has been typed exactly.
 #[server(prefix = "/api", endpoint = "settings/delete")]
 pub async fn delete_org(slug: String, confirm_name: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, _) = member_of(&ctx, &slug, Permission::ManageOrganization).await?;
-            match orgs::delete(&mut tx, &ctx.meta, &confirm_name).await? {
-                Ok(name) => {
-                    tx.commit().await?;
-                    session::end(&ctx.session).await.map_err(session_error)?;
-                    redirect(&format!("/login?deleted={}", url_encode(&name)));
-                    Ok(())
-                }
-                Err(SettingsRefused::NameMismatch) => Err(AppError::field(
-                    "confirm_name",
-                    "Type the organization's name exactly as shown to confirm.",
-                )),
-                Err(SettingsRefused::SlugTaken) => Err(AppError::Internal),
-            }
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let name = act_in_org(
+            &ctx,
+            &slug,
+            Permission::ManageOrganization,
+            async |ctx, tx| Ok(orgs::delete(tx, &ctx.meta, &confirm_name).await?),
+        )
+        .await?;
+        // After the commit: the organization is gone, and so is the session.
+        session::end(&ctx.session).await.map_err(session_error)?;
+        redirect(&format!("/login?deleted={}", url_encode(&name)));
+        Ok(())
+    })
+    .await
 }

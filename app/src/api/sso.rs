@@ -8,14 +8,13 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     super::context::{
-        Ctx, counts_under_required_sso, ctx, member_of, session_ended, session_error, with_status,
+        act_in_org, counts_under_required_sso, in_org, session_ended, session_error, with_ctx,
     },
     super::navigation::redirect,
     crate::{
         domain::{
             session,
             sso::{connection, domains, notify, oidc},
-            tenancy::MemberTx,
         },
         roles::{Permission, Role},
         validation::EmailDomain,
@@ -69,59 +68,49 @@ pub struct SsoSettings {
     pub domains: Vec<DomainView>,
 }
 
-#[cfg(feature = "ssr")]
-async fn manager(ctx: &Ctx, slug: &str) -> Result<MemberTx, AppError> {
-    Ok(member_of(ctx, slug, Permission::ManageSso).await?.0)
-}
-
 #[server(prefix = "/api", endpoint = "sso/get")]
 pub async fn get_sso_settings(slug: String) -> Result<SsoSettings, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut tx = manager(&ctx, &slug).await?;
-            let org_name = tx.org().name.clone();
-            let stored = connection::load(&mut tx).await?;
-            let connection_id = stored
-                .as_ref()
-                .map(|c| c.id)
-                .unwrap_or_else(|| connection::id_for_new(tx.org_id()));
-            let connection = stored.map(|c| ConnectionView {
-                issuer_url: c.issuer_url.clone(),
-                client_id: c.client_id.clone(),
-                default_role: c.default_role.as_str().to_string(),
-                trust_unverified_email: c.trust_unverified_email,
-                tested_ok: c.tested_ok_at.is_some(),
-                enabled: c.enabled,
-                enforced: c.enforced,
-                last_test: c
-                    .last_test_at
-                    .map(|at| report(at, c.last_test_report.as_ref())),
-                redirect_uri_moved: c.redirect_uri_changed_at.map(|at| at.date().to_string()),
-            });
-            let domains = domains::list(&mut tx)
-                .await?
-                .into_iter()
-                .map(|d| DomainView {
-                    id: d.id.to_string(),
-                    record_name: domains::record_name(&d.domain),
-                    record_value: domains::record_value(&d.token),
-                    verified: d.verified_at.is_some(),
-                    last_check_error: d.last_check_error,
-                    domain: d.domain,
-                })
-                .collect();
-            tx.commit().await?;
-            Ok(SsoSettings {
-                slug: slug.trim().to_string(),
-                org_name,
-                redirect_uri: oidc::redirect_uri(ctx.base_url(), connection_id),
-                connection,
-                domains,
+    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
+        let org_name = tx.org().name.clone();
+        let stored = connection::load(tx).await?;
+        let connection_id = stored
+            .as_ref()
+            .map(|c| c.id)
+            .unwrap_or_else(|| connection::id_for_new(tx.org_id()));
+        let connection = stored.map(|c| ConnectionView {
+            issuer_url: c.issuer_url.clone(),
+            client_id: c.client_id.clone(),
+            default_role: c.default_role.as_str().to_string(),
+            trust_unverified_email: c.trust_unverified_email,
+            tested_ok: c.tested_ok_at.is_some(),
+            enabled: c.enabled,
+            enforced: c.enforced,
+            last_test: c
+                .last_test_at
+                .map(|at| report(at, c.last_test_report.as_ref())),
+            redirect_uri_moved: c.redirect_uri_changed_at.map(|at| at.date().to_string()),
+        });
+        let domains = domains::list(tx)
+            .await?
+            .into_iter()
+            .map(|d| DomainView {
+                id: d.id.to_string(),
+                record_name: domains::record_name(&d.domain),
+                record_value: domains::record_value(&d.token),
+                verified: d.verified_at.is_some(),
+                last_check_error: d.last_check_error,
+                domain: d.domain,
             })
-        }
-        .await,
-    )
+            .collect();
+        Ok(SsoSettings {
+            slug: slug.trim().to_string(),
+            org_name,
+            redirect_uri: oidc::redirect_uri(ctx.base_url(), connection_id),
+            connection,
+            domains,
+        })
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -167,176 +156,153 @@ pub async fn save_sso_connection(
     default_role: String,
     trust_unverified_email: Option<String>,
 ) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut tx = manager(&ctx, &slug).await?;
-            let keep = [
-                ("issuer_url", issuer_url.as_str()),
-                ("client_id", client_id.as_str()),
-            ];
-            let default_role = Role::parse(&default_role).map_err(|_| {
-                AppError::field("default_role", "Choose admin, member or viewer.").keeping(&keep)
-            })?;
-            let change = connection::save(
-                &mut tx,
-                &ctx.meta,
-                &ctx.state.sso,
-                connection::Settings {
-                    issuer_url,
-                    client_id,
-                    client_secret,
-                    default_role,
-                    trust_unverified_email: trust_unverified_email.is_some(),
-                },
-            )
-            .await?;
-            notify::tell_admins(&mut tx, ctx.base_url(), &change).await?;
-            tx.commit().await?;
-            redirect(&format!("/o/{}/sso?notice=saved", slug.trim()));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
+        let keep = [
+            ("issuer_url", issuer_url.as_str()),
+            ("client_id", client_id.as_str()),
+        ];
+        let default_role = Role::parse(&default_role).map_err(|_| {
+            AppError::field("default_role", "Choose admin, member or viewer.").keeping(&keep)
+        })?;
+        let change = connection::save(
+            tx,
+            &ctx.meta,
+            &ctx.state.sso,
+            connection::Settings {
+                issuer_url,
+                client_id,
+                client_secret,
+                default_role,
+                trust_unverified_email: trust_unverified_email.is_some(),
+            },
+        )
+        .await?;
+        notify::tell_admins(tx, ctx.base_url(), &change).await?;
+        redirect(&format!("/o/{}/sso?notice=saved", slug.trim()));
+        Ok(())
+    })
+    .await
 }
 
 /// Turns single sign-on on (after a successful test) or off.
 #[server(prefix = "/api", endpoint = "sso/enable")]
 pub async fn set_sso_enabled(slug: String, on: bool) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut tx = manager(&ctx, &slug).await?;
-            if connection::set_enabled(&mut tx, &ctx.meta, on).await? {
-                let change = if on {
-                    "turned single sign-on on"
-                } else {
-                    "turned single sign-on off"
-                };
-                notify::tell_admins(&mut tx, ctx.base_url(), change).await?;
-            }
-            tx.commit().await?;
-            redirect(&format!(
-                "/o/{}/sso?notice={}",
-                slug.trim(),
-                if on { "enabled" } else { "disabled" }
-            ));
-            Ok(())
+    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
+        if connection::set_enabled(tx, &ctx.meta, on).await? {
+            let change = if on {
+                "turned single sign-on on"
+            } else {
+                "turned single sign-on off"
+            };
+            notify::tell_admins(tx, ctx.base_url(), change).await?;
         }
-        .await,
-    )
+        redirect(&format!(
+            "/o/{}/sso?notice={}",
+            slug.trim(),
+            if on { "enabled" } else { "disabled" }
+        ));
+        Ok(())
+    })
+    .await
 }
 
 /// Makes single sign-on the only way in (or optional again).
 #[server(prefix = "/api", endpoint = "sso/enforce")]
 pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let (mut tx, current) = member_of(&ctx, &slug, Permission::ManageSso).await?;
-            if connection::set_enforced(&mut tx, &ctx.meta, on).await? {
+    with_ctx(async move |ctx| {
+        let own_session_ends = act_in_org(&ctx, &slug, Permission::ManageSso, async |ctx, tx| {
+            if connection::set_enforced(tx, &ctx.meta, on).await? {
                 let change = if on {
                     "made single sign-on the only way to sign in (sessions that signed in another way have ended)"
                 } else {
                     "made single sign-on optional: passwords and emailed links work again"
                 };
-                notify::tell_admins(&mut tx, ctx.base_url(), change).await?;
+                notify::tell_admins(tx, ctx.base_url(), change).await?;
             }
             // The admin's own session ends with the others when it did not
             // sign in through the provider: they sign in again through it.
-            let role = tx.actor().role;
-            let own_session_ends = on && !counts_under_required_sso(&current, role);
+            let current = session::org_session(&ctx.session)
+                .await
+                .map_err(session_error)?
+                .ok_or(AppError::Unauthenticated)?;
+            let own_session_ends = on && !counts_under_required_sso(&current, tx.actor().role);
             if own_session_ends {
-                session_ended(&mut tx, &ctx.meta, current.method, "sso_required").await?;
+                session_ended(tx, &ctx.meta, current.method, "sso_required").await?;
             }
-            tx.commit().await?;
-            if own_session_ends {
-                session::end(&ctx.session).await.map_err(session_error)?;
-                redirect(&format!("/o/{}/login?sso_now_required=1", slug.trim()));
-                return Ok(());
-            }
-            redirect(&format!(
-                "/o/{}/sso?notice={}",
-                slug.trim(),
-                if on { "enforced" } else { "unenforced" }
-            ));
-            Ok(())
+            Ok(own_session_ends)
+        })
+        .await?;
+        if own_session_ends {
+            session::end(&ctx.session).await.map_err(session_error)?;
+            redirect(&format!("/o/{}/login?sso_now_required=1", slug.trim()));
+            return Ok(());
         }
-        .await,
-    )
+        redirect(&format!(
+            "/o/{}/sso?notice={}",
+            slug.trim(),
+            if on { "enforced" } else { "unenforced" }
+        ));
+        Ok(())
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "sso/domains/add")]
 pub async fn add_sso_domain(slug: String, domain: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut tx = manager(&ctx, &slug).await?;
-            let keep = [("domain", domain.as_str())];
-            let parsed = EmailDomain::parse(&domain)
-                .map_err(|m| AppError::field("domain", m).keeping(&keep))?;
-            domains::add(&mut tx, &ctx.meta, &parsed)
-                .await
-                .map_err(|e| e.keeping(&keep))?;
-            let change = format!("added the email domain {}", parsed.as_str());
-            notify::tell_admins(&mut tx, ctx.base_url(), &change).await?;
-            tx.commit().await?;
-            redirect(&format!(
-                "/o/{}/sso?notice=domain_added#domains",
-                slug.trim()
-            ));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
+        let keep = [("domain", domain.as_str())];
+        let parsed =
+            EmailDomain::parse(&domain).map_err(|m| AppError::field("domain", m).keeping(&keep))?;
+        domains::add(tx, &ctx.meta, &parsed)
+            .await
+            .map_err(|e| e.keeping(&keep))?;
+        let change = format!("added the email domain {}", parsed.as_str());
+        notify::tell_admins(tx, ctx.base_url(), &change).await?;
+        redirect(&format!(
+            "/o/{}/sso?notice=domain_added#domains",
+            slug.trim()
+        ));
+        Ok(())
+    })
+    .await
 }
 
 /// Looks for the domain's TXT record now. A failed look-up is recorded and
 /// reported on the page; it is not an error of the request.
 #[server(prefix = "/api", endpoint = "sso/domains/verify")]
 pub async fn verify_sso_domain(slug: String, domain_id: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut tx = manager(&ctx, &slug).await?;
-            let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
-            let outcome = domains::verify(&mut tx, &ctx.meta, &ctx.state.sso, id).await?;
-            if let Ok(Some(domain)) = &outcome {
-                let change = format!(
-                    "verified the email domain {domain}: people of it now join through single sign-on"
-                );
-                notify::tell_admins(&mut tx, ctx.base_url(), &change).await?;
-            }
-            tx.commit().await?;
-            let notice = if outcome.is_ok() {
-                "domain_verified"
-            } else {
-                "domain_not_verified"
-            };
-            redirect(&format!("/o/{}/sso?notice={notice}#domains", slug.trim()));
-            Ok(())
+    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
+        let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
+        let outcome = domains::verify(tx, &ctx.meta, &ctx.state.sso, id).await?;
+        if let Ok(Some(domain)) = &outcome {
+            let change = format!(
+                "verified the email domain {domain}: people of it now join through single sign-on"
+            );
+            notify::tell_admins(tx, ctx.base_url(), &change).await?;
         }
-        .await,
-    )
+        let notice = if outcome.is_ok() {
+            "domain_verified"
+        } else {
+            "domain_not_verified"
+        };
+        redirect(&format!("/o/{}/sso?notice={notice}#domains", slug.trim()));
+        Ok(())
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "sso/domains/remove")]
 pub async fn remove_sso_domain(slug: String, domain_id: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut tx = manager(&ctx, &slug).await?;
-            let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
-            let removed = domains::remove(&mut tx, &ctx.meta, id).await?;
-            let change = format!("removed the email domain {removed}");
-            notify::tell_admins(&mut tx, ctx.base_url(), &change).await?;
-            tx.commit().await?;
-            redirect(&format!(
-                "/o/{}/sso?notice=domain_removed#domains",
-                slug.trim()
-            ));
-            Ok(())
-        }
-        .await,
-    )
+    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
+        let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
+        let removed = domains::remove(tx, &ctx.meta, id).await?;
+        let change = format!("removed the email domain {removed}");
+        notify::tell_admins(tx, ctx.base_url(), &change).await?;
+        redirect(&format!(
+            "/o/{}/sso?notice=domain_removed#domains",
+            slug.trim()
+        ));
+        Ok(())
+    })
+    .await
 }

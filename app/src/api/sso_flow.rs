@@ -15,7 +15,7 @@
 //! removed at the callback whatever happens, so a callback works once. The
 //! callback of each connection has its own path, `/sso/callback/{id}`.
 
-use super::context::{Ctx, member_of, session_error, url_encode};
+use super::context::{Ctx, act_in_org, session_error, url_encode};
 use crate::{
     audit::AuditAction,
     domain::{
@@ -165,12 +165,12 @@ async fn start(
     let purpose = if test { Purpose::Test } else { Purpose::SignIn };
     let connection = if test {
         // Only someone who manages SSO for this org, signed in to it, tests.
-        match member_of(ctx, &org.slug, Permission::ManageSso).await {
-            Ok((mut tx, _)) => {
-                let connection = connection::load(&mut tx).await?;
-                tx.commit().await?;
-                connection
-            }
+        let loaded = act_in_org(ctx, &org.slug, Permission::ManageSso, async |_, tx| {
+            Ok(connection::load(tx).await?)
+        })
+        .await;
+        match loaded {
+            Ok(connection) => connection,
             Err(AppError::Unauthenticated) => return Ok(format!("/o/{}/login", org.slug)),
             Err(AppError::Forbidden) => return Ok(format!("/o/{}/sso", org.slug)),
             Err(other) => return Err(other),
@@ -476,36 +476,38 @@ async fn finish_test(
     flow: &Flow,
     response: Response<'_>,
 ) -> Result<String, AppError> {
-    let (mut tx, _) = match member_of(ctx, &org.slug, Permission::ManageSso).await {
-        Ok(member) => member,
-        Err(AppError::Unauthenticated) => return Ok(format!("/o/{}/login", org.slug)),
-        Err(AppError::Forbidden) => return Ok(format!("/o/{}/sso", org.slug)),
-        Err(other) => return Err(other),
-    };
-    let Some(connection) = connection::load(&mut tx).await? else {
-        return Ok(format!("/o/{}/sso", org.slug));
-    };
-    let outcome = match connection.secret(&ctx.state.sso) {
-        Ok(secret) => oidc::finish(
-            &ctx.state.sso,
-            &connection.endpoint(),
-            &secret,
-            ctx.base_url(),
-            flow,
-            response,
-        )
-        .await
-        .map_err(|f| failure_report(&Stop::Failure(f))),
-        Err(_) => Err(failure_report(&Stop::Failure(Failure::SecretUnreadable))),
-    };
-    connection::record_test(&mut tx, &ctx.meta, &outcome).await?;
-    if outcome.is_ok()
-        && let Ok(secret) = connection.secret(&ctx.state.sso)
-    {
-        connection::reseal_if_old(&mut tx, &ctx.state.sso, &connection, &secret).await?;
+    let tested = act_in_org(ctx, &org.slug, Permission::ManageSso, async |ctx, tx| {
+        let Some(connection) = connection::load(tx).await? else {
+            return Ok(false);
+        };
+        let outcome = match connection.secret(&ctx.state.sso) {
+            Ok(secret) => oidc::finish(
+                &ctx.state.sso,
+                &connection.endpoint(),
+                &secret,
+                ctx.base_url(),
+                flow,
+                response,
+            )
+            .await
+            .map_err(|f| failure_report(&Stop::Failure(f))),
+            Err(_) => Err(failure_report(&Stop::Failure(Failure::SecretUnreadable))),
+        };
+        connection::record_test(tx, &ctx.meta, &outcome).await?;
+        if outcome.is_ok()
+            && let Ok(secret) = connection.secret(&ctx.state.sso)
+        {
+            connection::reseal_if_old(tx, &ctx.state.sso, &connection, &secret).await?;
+        }
+        Ok(true)
+    })
+    .await;
+    match tested {
+        Ok(true) => Ok(format!("/o/{}/sso?notice=tested", org.slug)),
+        Ok(false) | Err(AppError::Forbidden) => Ok(format!("/o/{}/sso", org.slug)),
+        Err(AppError::Unauthenticated) => Ok(format!("/o/{}/login", org.slug)),
+        Err(other) => Err(other),
     }
-    tx.commit().await?;
-    Ok(format!("/o/{}/sso?notice=tested", org.slug))
 }
 
 /// Ends a flow that failed: a test records its report and returns to the
@@ -517,12 +519,18 @@ async fn stopped(
     email: Option<&str>,
     stop: Stop,
 ) -> Result<String, AppError> {
-    if purpose == Purpose::Test
-        && let Ok((mut tx, _)) = member_of(ctx, &org.slug, Permission::ManageSso).await
-    {
-        connection::record_test(&mut tx, &ctx.meta, &Err(failure_report(&stop))).await?;
-        tx.commit().await?;
-        return Ok(format!("/o/{}/sso?notice=tested", org.slug));
+    if purpose == Purpose::Test {
+        let recorded = act_in_org(ctx, &org.slug, Permission::ManageSso, async |ctx, tx| {
+            Ok(connection::record_test(tx, &ctx.meta, &Err(failure_report(&stop))).await?)
+        })
+        .await;
+        match recorded {
+            Ok(()) => return Ok(format!("/o/{}/sso?notice=tested", org.slug)),
+            // Not (or no longer) someone who tests: the failure is recorded
+            // like a sign-in's.
+            Err(AppError::Unauthenticated | AppError::Forbidden) => {}
+            Err(other) => return Err(other),
+        }
     }
     record_failure(ctx, org.org_id, email, &stop).await?;
     Ok(failed_page(Some(&org.slug), stop.code()))
@@ -585,18 +593,9 @@ async fn load_connection(ctx: &Ctx, org_id: OrgId) -> Result<Option<Connection>,
 
 async fn org_summary(ctx: &Ctx, org_id: OrgId) -> Result<Option<OrgSummary>, AppError> {
     let mut tx = Tenant::begin_without_membership(ctx.db(), org_id, None).await?;
-    let row = sqlx::query!(
-        "select slug, name from organization where org_id = $1",
-        org_id.0
-    )
-    .fetch_optional(tx.conn())
-    .await?;
+    let summary = crate::domain::orgs::summary(&mut tx).await?;
     tx.commit().await?;
-    Ok(row.map(|r| OrgSummary {
-        org_id,
-        slug: r.slug,
-        name: r.name,
-    }))
+    Ok(summary)
 }
 
 pub(crate) fn failed_page(slug: Option<&str>, reason: &str) -> String {

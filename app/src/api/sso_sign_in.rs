@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     super::{
-        context::{Ctx, ctx, session_error, with_status},
+        context::{Ctx, session_error, with_ctx},
         navigation::redirect,
         sso_flow::{self, PENDING_LINK},
     },
@@ -40,16 +40,13 @@ pub async fn start_sso(
     test: Option<String>,
     login_hint: Option<String>,
 ) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let test = test.as_deref().is_some_and(|t| t == "1" || t == "true");
-            let hint = login_hint.as_deref().filter(|h| !h.trim().is_empty());
-            redirect(&sso_flow::begin(&ctx, &org, test, hint).await?);
-            Ok(())
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let test = test.as_deref().is_some_and(|t| t == "1" || t == "true");
+        let hint = login_hint.as_deref().filter(|h| !h.trim().is_empty());
+        redirect(&sso_flow::begin(&ctx, &org, test, hint).await?);
+        Ok(())
+    })
+    .await
 }
 
 /// What the linking page shows.
@@ -87,22 +84,19 @@ async fn pending(ctx: &Ctx) -> Result<PendingLink, AppError> {
 /// The identity waiting for its account in this browser.
 #[server(prefix = "/api", endpoint = "sso/link/get")]
 pub async fn get_pending_link() -> Result<LinkView, AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let p = pending(&ctx).await?;
-            let provider = host_of(&p.issuer);
-            Ok(LinkView {
-                org_name: p.org_name,
-                org_slug: p.org_slug,
-                email: p.email,
-                provider,
-                password_allowed: p.password_allowed,
-                email_sent: p.email_sent,
-            })
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let p = pending(&ctx).await?;
+        let provider = host_of(&p.issuer);
+        Ok(LinkView {
+            org_name: p.org_name,
+            org_slug: p.org_slug,
+            email: p.email,
+            provider,
+            password_allowed: p.password_allowed,
+            email_sent: p.email_sent,
+        })
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -117,143 +111,129 @@ fn host_of(issuer: &str) -> String {
 /// Proves the account with its password, links the identity, signs in.
 #[server(prefix = "/api", endpoint = "sso/link/password")]
 pub async fn link_with_password(password: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let p = pending(&ctx).await?;
-            if !p.password_allowed {
-                return Err(AppError::field(
-                    "",
-                    "This account has no password of its own yet. Confirm by email instead.",
-                ));
-            }
-            if password.is_empty() {
-                return Err(AppError::field("password", "Enter your password."));
-            }
-            let proved = auth::sign_in_with_password(&ctx.auth_env(), &p.email, password, None)
-                .await?
-                .ok()
-                .filter(|who| who.user_id == p.user_id);
-            if proved.is_none() {
-                record_failed_proof(&ctx, &p).await?;
-                return Err(AppError::field(
-                    "password",
-                    "That is not the password of this account.",
-                ));
-            }
-            let mut tx =
-                Tenant::begin_without_membership(ctx.db(), p.org_id, Some(p.user_id)).await?;
-            let linked = sign_in::complete_link(&mut tx, &ctx.meta, &p, LinkedBy::Password).await?;
-            finish(&ctx, tx, &p, linked).await
+    with_ctx(async move |ctx| {
+        let p = pending(&ctx).await?;
+        if !p.password_allowed {
+            return Err(AppError::field(
+                "",
+                "This account has no password of its own yet. Confirm by email instead.",
+            ));
         }
-        .await,
-    )
+        if password.is_empty() {
+            return Err(AppError::field("password", "Enter your password."));
+        }
+        let proved = auth::sign_in_with_password(&ctx.auth_env(), &p.email, password, None)
+            .await?
+            .ok()
+            .filter(|who| who.user_id == p.user_id);
+        if proved.is_none() {
+            record_failed_proof(&ctx, &p).await?;
+            return Err(AppError::field(
+                "password",
+                "That is not the password of this account.",
+            ));
+        }
+        let mut tx = Tenant::begin_without_membership(ctx.db(), p.org_id, Some(p.user_id)).await?;
+        let linked = sign_in::complete_link(&mut tx, &ctx.meta, &p, LinkedBy::Password).await?;
+        finish(&ctx, tx, &p, linked).await
+    })
+    .await
 }
 
 /// Mails a link that proves the account (rate limited like any mail).
 #[server(prefix = "/api", endpoint = "sso/link/send_email")]
 pub async fn send_link_email() -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let mut p = pending(&ctx).await?;
-            auth::limit_email_requests(&ctx.auth_env(), &p.email).await?;
-            let mut tx =
-                Tenant::begin_without_membership(ctx.db(), p.org_id, Some(p.user_id)).await?;
-            // Only the newest link works.
-            tokens::revoke_all_of(tx.conn(), p.user_id, Purpose::SsoLink).await?;
-            let token = tokens::issue(tx.conn(), p.user_id, Purpose::SsoLink, LINK_TTL).await?;
-            let message = mail::sso_link(
-                &p.email,
-                &p.display_name,
-                &p.org_name,
-                format!("{}/sso/link/confirm?token={token}", ctx.base_url()),
-                LINK_TTL.whole_minutes(),
-            );
-            mail::enqueue(tx.conn(), &message).await?;
-            audit::record(
-                &mut tx,
-                &ctx.meta,
-                Event::new(AuditAction::SsoLinkEmailSent)
-                    .actor(Some(p.user_id), Some(p.email.clone()))
-                    .details(serde_json::json!({ "issuer": p.issuer, "subject": p.subject })),
-            )
-            .await?;
-            tx.commit().await?;
-            p.email_sent = true;
-            p.email_token_hash = Some(tokens::hash(&token));
-            ctx.session
-                .insert(PENDING_LINK, p)
-                .await
-                .map_err(session_error)?;
-            redirect("/sso/link?sent=1");
-            Ok(())
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let mut p = pending(&ctx).await?;
+        auth::limit_email_requests(&ctx.auth_env(), &p.email).await?;
+        let mut tx = Tenant::begin_without_membership(ctx.db(), p.org_id, Some(p.user_id)).await?;
+        // Only the newest link works.
+        tokens::revoke_all_of(tx.conn(), p.user_id, Purpose::SsoLink).await?;
+        let token = tokens::issue(tx.conn(), p.user_id, Purpose::SsoLink, LINK_TTL).await?;
+        let message = mail::sso_link(
+            &p.email,
+            &p.display_name,
+            &p.org_name,
+            format!("{}/sso/link/confirm?token={token}", ctx.base_url()),
+            LINK_TTL.whole_minutes(),
+        );
+        mail::enqueue(tx.conn(), &message).await?;
+        audit::record(
+            &mut tx,
+            &ctx.meta,
+            Event::new(AuditAction::SsoLinkEmailSent)
+                .actor(Some(p.user_id), Some(p.email.clone()))
+                .details(serde_json::json!({ "issuer": p.issuer, "subject": p.subject })),
+        )
+        .await?;
+        tx.commit().await?;
+        p.email_sent = true;
+        p.email_token_hash = Some(tokens::hash(&token));
+        ctx.session
+            .insert(PENDING_LINK, p)
+            .await
+            .map_err(session_error)?;
+        redirect("/sso/link?sent=1");
+        Ok(())
+    })
+    .await
 }
 
 /// Uses the mailed link (after the person pressed the button on its page,
 /// so mail scanners do not spend it): in the browser of the sign-in only.
 #[server(prefix = "/api", endpoint = "sso/link/confirm")]
 pub async fn confirm_link_email(token: String) -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let p = pending(&ctx).await.map_err(|_| {
-                AppError::field(
-                    "",
-                    "Open this link in the browser where you signed in with single sign-on, within 15 minutes of signing in.",
-                )
-            })?;
-            // The link must be the one mailed for this very sign-in (and so
-            // for its account), checked before it is spent.
-            if p.email_token_hash.as_deref() != Some(tokens::hash(&token).as_slice()) {
+    with_ctx(async move |ctx| {
+        let p = pending(&ctx).await.map_err(|_| {
+            AppError::field(
+                "",
+                "Open this link in the browser where you signed in with single sign-on, within 15 minutes of signing in.",
+            )
+        })?;
+        // The link must be the one mailed for this very sign-in (and so
+        // for its account), checked before it is spent.
+        if p.email_token_hash.as_deref() != Some(tokens::hash(&token).as_slice()) {
+            return Err(AppError::field("", "This confirmation link is not valid here."));
+        }
+        let mut user_tx = match tokens::consume(ctx.db(), &token, Purpose::SsoLink).await? {
+            Ok(tx) => tx,
+            Err(TokenProblem::Expired) => {
+                return Err(AppError::field("", "This confirmation link has expired. Ask for a new one below."));
+            }
+            Err(TokenProblem::AlreadyUsed) => {
+                return Err(AppError::field("", "This confirmation link has already been used."));
+            }
+            Err(TokenProblem::Invalid) => {
                 return Err(AppError::field("", "This confirmation link is not valid here."));
             }
-            let mut user_tx = match tokens::consume(ctx.db(), &token, Purpose::SsoLink).await? {
-                Ok(tx) => tx,
-                Err(TokenProblem::Expired) => {
-                    return Err(AppError::field("", "This confirmation link has expired. Ask for a new one below."));
-                }
-                Err(TokenProblem::AlreadyUsed) => {
-                    return Err(AppError::field("", "This confirmation link has already been used."));
-                }
-                Err(TokenProblem::Invalid) => {
-                    return Err(AppError::field("", "This confirmation link is not valid here."));
-                }
-            };
-            // The mail proves the address: confirmed now if it was not (and
-            // then a password chosen before, perhaps by a stranger, goes).
-            accounts::confirm_address(&mut user_tx, &ctx.meta, ctx.base_url(), ConfirmedBy::SingleSignOn)
-                .await?;
-            let mut tx = user_tx.enter_org_without_membership(p.org_id).await?;
-            let linked = sign_in::complete_link(&mut tx, &ctx.meta, &p, LinkedBy::EmailLink).await?;
-            finish(&ctx, tx, &p, linked).await
-        }
-        .await,
-    )
+        };
+        // The mail proves the address: confirmed now if it was not (and
+        // then a password chosen before, perhaps by a stranger, goes).
+        accounts::confirm_address(&mut user_tx, &ctx.meta, ctx.base_url(), ConfirmedBy::SingleSignOn)
+            .await?;
+        let mut tx = user_tx.enter_org_without_membership(p.org_id).await?;
+        let linked = sign_in::complete_link(&mut tx, &ctx.meta, &p, LinkedBy::EmailLink).await?;
+        finish(&ctx, tx, &p, linked).await
+    })
+    .await
 }
 
 /// Gives up linking; nobody was signed in.
 #[server(prefix = "/api", endpoint = "sso/link/cancel")]
 pub async fn cancel_link() -> Result<(), AppError> {
-    with_status(
-        async move {
-            let ctx = ctx().await?;
-            let p: Option<PendingLink> = ctx
-                .session
-                .remove(PENDING_LINK)
-                .await
-                .map_err(session_error)?;
-            redirect(&match p {
-                Some(p) => format!("/o/{}/login", p.org_slug),
-                None => "/login".to_string(),
-            });
-            Ok(())
-        }
-        .await,
-    )
+    with_ctx(async move |ctx| {
+        let p: Option<PendingLink> = ctx
+            .session
+            .remove(PENDING_LINK)
+            .await
+            .map_err(session_error)?;
+        redirect(&match p {
+            Some(p) => format!("/o/{}/login", p.org_slug),
+            None => "/login".to_string(),
+        });
+        Ok(())
+    })
+    .await
 }
 
 /// Commits the link (or says why it could not be made) and signs in.

@@ -5,9 +5,63 @@ use super::{
     tenancy::{UserScope, UserTx},
 };
 use crate::{
-    ids::UserId,
+    ids::{OrgId, UserId},
+    roles::Role,
     validation::{DisplayName, Email},
 };
+
+/// The signed-in person, as they read themselves.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub display_name: String,
+    pub email: String,
+}
+
+/// One organization the user belongs to, with their role there.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// The transaction's user's name and address.
+pub async fn profile(tx: &mut UserTx) -> Result<Profile, sqlx::Error> {
+    let user_id = tx.user_id();
+    sqlx::query_as!(
+        Profile,
+        "select display_name, email from app_user where user_id = $1",
+        user_id.0
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// The organizations the transaction's user belongs to, by name.
+pub async fn memberships(tx: &mut UserTx) -> Result<Vec<Membership>, sqlx::Error> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query!(
+        r#"
+        select o.org_id, o.slug, o.name, m.role as "role: Role"
+        from membership m join organization o using (org_id)
+        where m.user_id = $1
+        order by o.name, o.slug
+        "#,
+        user_id.0
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Membership {
+            org_id: OrgId(r.org_id),
+            slug: r.slug,
+            name: r.name,
+            role: r.role,
+        })
+        .collect())
+}
 
 /// A person about to get an account.
 #[derive(Clone, Debug)]
@@ -134,8 +188,7 @@ pub async fn confirm_address(
     let Some(row) = row else {
         return Ok(Confirmed::Already);
     };
-    tx.audit_in_every_org(meta, Event::new(AuditAction::EmailVerified))
-        .await?;
+    super::audit::record_for_user(tx, meta, Event::new(AuditAction::EmailVerified), None).await?;
     if row.had_password {
         let token =
             tokens::issue(tx.conn(), user_id, Purpose::ResetPassword, SET_PASSWORD_TTL).await?;
@@ -147,10 +200,12 @@ pub async fn confirm_address(
             SET_PASSWORD_TTL.whole_hours(),
         );
         mail::enqueue(tx.conn(), &message).await?;
-        tx.audit_in_every_org(
+        super::audit::record_for_user(
+            tx,
             meta,
             Event::new(AuditAction::PasswordRemoved)
                 .details(serde_json::json!({ "reason": "set_before_the_address_was_confirmed" })),
+            None,
         )
         .await?;
     }

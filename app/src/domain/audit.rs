@@ -1,7 +1,10 @@
 //! Writing audit events. Every state change records its event through the
 //! same [`OrgTx`] that makes the change, so both commit or neither does.
 
-use super::{request::RequestMeta, tenancy::OrgTx};
+use super::{
+    request::RequestMeta,
+    tenancy::{OrgTx, UserTx},
+};
 use crate::{
     audit::AuditAction,
     ids::{OrgId, UserId},
@@ -79,6 +82,28 @@ pub async fn record(tx: &mut OrgTx, meta: &RequestMeta, event: Event) -> Result<
     let default_actor = tx.actor().map(|a| (Some(a.user_id), Some(a.email.clone())));
     let org_id = tx.org_id();
     insert(tx.conn(), org_id, default_actor, meta, event).await
+}
+
+/// Records `event` in every organization the user belongs to (or only in
+/// `only`), with the user as actor: for things that happen to the person
+/// rather than to one org (a password reset), which each org's admins
+/// should see.
+pub async fn record_for_user(
+    tx: &mut UserTx,
+    meta: &RequestMeta,
+    event: Event,
+    only: Option<OrgId>,
+) -> Result<(), sqlx::Error> {
+    let user_id = tx.user_id();
+    let email = sqlx::query_scalar!("select email from app_user where user_id = $1", user_id.0)
+        .fetch_one(tx.conn())
+        .await?;
+    for org_id in tx.org_ids(only).await? {
+        tx.point_at(Some(org_id)).await?;
+        let actor = Some((Some(user_id), Some(email.clone())));
+        insert(tx.conn(), org_id, actor, meta, event.clone()).await?;
+    }
+    tx.point_at(None).await
 }
 
 /// Writes one event row. The connection's org context must be `org_id`

@@ -201,8 +201,13 @@ pub async fn verify_email(
         .execute(tx.conn())
         .await?;
         if newly.rows_affected() == 1 {
-            tx.audit_in_every_org(env.meta, Event::new(AuditAction::EmailVerified))
-                .await?;
+            super::audit::record_for_user(
+                &mut tx,
+                env.meta,
+                Event::new(AuditAction::EmailVerified),
+                None,
+            )
+            .await?;
         }
     } else {
         let confirmed = accounts::confirm_address(
@@ -644,7 +649,8 @@ pub async fn request_sign_in_link(
         SIGN_IN_LINK_TTL.whole_minutes(),
     );
     enqueue(tx.conn(), &message).await?;
-    tx.audit_in_orgs(
+    super::audit::record_for_user(
+        &mut tx,
         env.meta,
         Event::new(AuditAction::SignInLinkSent),
         org.map(|o| o.org_id),
@@ -776,8 +782,13 @@ pub async fn request_password_reset(env: &AuthEnv<'_>, email: &Email) -> Result<
         RESET_PASSWORD_TTL.whole_minutes(),
     );
     enqueue(tx.conn(), &message).await?;
-    tx.audit_in_every_org(env.meta, Event::new(AuditAction::PasswordResetRequested))
-        .await?;
+    super::audit::record_for_user(
+        &mut tx,
+        env.meta,
+        Event::new(AuditAction::PasswordResetRequested),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -847,8 +858,13 @@ pub async fn reset_password(
         ),
     )
     .await?;
-    tx.audit_in_every_org(env.meta, Event::new(AuditAction::PasswordReset))
-        .await?;
+    super::audit::record_for_user(
+        &mut tx,
+        env.meta,
+        Event::new(AuditAction::PasswordReset),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Ok(user_id))
 }

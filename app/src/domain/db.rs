@@ -25,6 +25,14 @@ impl Db {
         &self.pool
     }
 
+    /// One round trip to the database, for health checks.
+    pub async fn probe(&self) -> Result<(), sqlx::Error> {
+        sqlx::query_scalar!(r#"select 1 as "one!""#)
+            .fetch_one(&self.pool)
+            .await
+            .map(drop)
+    }
+
     /// Reads the attributes of the role the pool logs in as.
     pub async fn runtime_role(&self) -> Result<RoleAttributes, sqlx::Error> {
         sqlx::query_as!(

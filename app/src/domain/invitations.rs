@@ -574,14 +574,16 @@ async fn claim_unconfirmed(
     if claimed.rows_affected() != 1 {
         return Ok(None);
     }
-    tx.audit_in_every_org(meta, Event::new(AuditAction::EmailVerified))
+    super::audit::record_for_user(&mut tx, meta, Event::new(AuditAction::EmailVerified), None)
         .await?;
-    tx.audit_in_every_org(
+    super::audit::record_for_user(
+        &mut tx,
         meta,
         Event::new(AuditAction::PasswordRemoved).details(serde_json::json!({
             "reason": "set_before_the_address_was_confirmed",
             "replaced_by": "invitation",
         })),
+        None,
     )
     .await?;
     Ok(Some(tx))

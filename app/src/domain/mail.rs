@@ -15,6 +15,51 @@ pub struct Mail {
     pub html: String,
 }
 
+/// A message of the outbox, as the development mailbox lists it.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub to_address: String,
+    pub subject: String,
+    pub body_text: String,
+    pub created_at: time::OffsetDateTime,
+    pub sent_at: Option<time::OffsetDateTime>,
+    pub delivered_via: Option<String>,
+    pub attempts: i32,
+    pub abandoned_at: Option<time::OffsetDateTime>,
+}
+
+impl Queued {
+    /// Where the message stands, in words.
+    pub fn status(&self) -> String {
+        match (
+            self.sent_at,
+            self.delivered_via.as_deref(),
+            self.abandoned_at,
+        ) {
+            (Some(_), Some("local"), _) => "kept locally (no SMTP server configured)".into(),
+            (Some(_), _, _) => "sent".into(),
+            (None, _, Some(_)) => "refused by the mail server".into(),
+            (None, _, None) if self.attempts > 0 => format!("retrying (attempt {})", self.attempts),
+            _ => "queued".into(),
+        }
+    }
+}
+
+/// The newest `limit` messages of the outbox (every org's: for the
+/// development mailbox only).
+pub async fn recent(db: &super::db::Db, limit: i64) -> Result<Vec<Queued>, sqlx::Error> {
+    sqlx::query_as!(
+        Queued,
+        r#"
+        select to_address, subject, body_text, created_at, sent_at, delivered_via, attempts, abandoned_at
+        from mail_outbox order by created_at desc limit $1
+        "#,
+        limit
+    )
+    .fetch_all(db.pool())
+    .await
+}
+
 /// Queues `mail` inside the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, mail: &Mail) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -285,5 +330,96 @@ mod tests {
         assert!(mail.html.contains("Acme &amp; Co"));
         assert!(!mail.html.contains("<script>"));
         assert_eq!(mail.to, "a@b.test");
+    }
+}
+
+/// The delivery worker's reads and writes of the outbox (it holds no org
+/// data, so it runs on the bare pool).
+pub mod outbox {
+    use sqlx::PgConnection;
+    use uuid::Uuid;
+
+    /// A message due for delivery.
+    #[derive(Clone, Debug)]
+    pub struct Due {
+        pub mail_id: Uuid,
+        pub to_address: String,
+        pub subject: String,
+        pub body_text: String,
+        pub body_html: String,
+        pub attempts: i32,
+    }
+
+    /// Up to `limit` due messages, locked for this transaction; another
+    /// worker skips them.
+    pub async fn due(conn: &mut PgConnection, limit: i64) -> Result<Vec<Due>, sqlx::Error> {
+        sqlx::query_as!(
+            Due,
+            r#"
+            select mail_id, to_address, subject, body_text, body_html, attempts
+            from mail_outbox
+            where sent_at is null and abandoned_at is null and next_attempt_at <= now()
+            order by next_attempt_at
+            limit $1
+            for update skip locked
+            "#,
+            limit
+        )
+        .fetch_all(conn)
+        .await
+    }
+
+    /// Delivered (`via`: `smtp`, or `local` when no server is configured).
+    pub async fn sent(
+        conn: &mut PgConnection,
+        mail_id: Uuid,
+        via: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "update mail_outbox set sent_at = now(), delivered_via = $2, attempts = attempts + 1, last_error = null where mail_id = $1",
+            mail_id,
+            via,
+        )
+        .execute(conn)
+        .await
+        .map(drop)
+    }
+
+    /// Refused for good by the mail server: no more attempts.
+    pub async fn abandoned(
+        conn: &mut PgConnection,
+        mail_id: Uuid,
+        error: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "update mail_outbox set abandoned_at = now(), attempts = attempts + 1, last_error = $2 where mail_id = $1",
+            mail_id,
+            error,
+        )
+        .execute(conn)
+        .await
+        .map(drop)
+    }
+
+    /// Not delivered this time: tried again in `wait_secs` seconds.
+    pub async fn retry_later(
+        conn: &mut PgConnection,
+        mail_id: Uuid,
+        error: &str,
+        wait_secs: f64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            r#"
+            update mail_outbox
+            set attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
+            where mail_id = $1
+            "#,
+            mail_id,
+            error,
+            wait_secs,
+        )
+        .execute(conn)
+        .await
+        .map(drop)
     }
 }

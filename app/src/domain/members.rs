@@ -178,29 +178,36 @@ pub async fn count(tx: &mut OrgTx) -> Result<i64, sqlx::Error> {
     .await
 }
 
-/// Why a membership change was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ChangeRefused {
+/// Why a membership change was refused, or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MembersError {
     /// The actor's role does not allow it; the message says what would.
+    #[error("{0}")]
     NotAllowed(&'static str),
+    #[error("no such member")]
     NotFound,
+    #[error("cannot change one's own role")]
     OwnRole,
+    #[error("the last owner")]
     LastOwner,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
 }
 
-impl ChangeRefused {
-    pub fn into_error(self) -> crate::error::AppError {
+impl From<MembersError> for crate::error::AppError {
+    fn from(error: MembersError) -> Self {
         use crate::error::AppError;
-        match self {
-            ChangeRefused::NotAllowed(why) => AppError::Conflict(why.to_string()),
-            ChangeRefused::NotFound => AppError::NotFound,
-            ChangeRefused::OwnRole => AppError::Conflict(
+        match error {
+            MembersError::NotAllowed(why) => AppError::Conflict(why.to_string()),
+            MembersError::NotFound => AppError::NotFound,
+            MembersError::OwnRole => AppError::Conflict(
                 "You cannot change your own role. Ask another owner or admin.".into(),
             ),
-            ChangeRefused::LastOwner => AppError::Conflict(
+            MembersError::LastOwner => AppError::Conflict(
                 "An organization needs at least one owner. Make someone else an owner first."
                     .into(),
             ),
+            MembersError::Database(e) => e.into(),
         }
     }
 }
@@ -260,64 +267,61 @@ async fn begin_change(
     tx: &mut MemberTx,
     user_id: UserId,
     not_allowed: &'static str,
-    on_self: ChangeRefused,
-) -> Result<Result<Change, ChangeRefused>, sqlx::Error> {
+    on_self: MembersError,
+) -> Result<Change, MembersError> {
     let Some(actor_role) = lock_and_read_actor_role(tx).await? else {
-        return Ok(Err(ChangeRefused::NotAllowed(
+        return Err(MembersError::NotAllowed(
             "You are no longer a member of this organization.",
-        )));
+        ));
     };
     if !actor_role.can(Permission::ManageMembers) {
-        return Ok(Err(ChangeRefused::NotAllowed(not_allowed)));
+        return Err(MembersError::NotAllowed(not_allowed));
     }
     if tx.actor().user_id == user_id {
-        return Ok(Err(on_self));
+        return Err(on_self);
     }
-    Ok(match target(tx, user_id).await? {
+    match target(tx, user_id).await? {
         Some((current, email)) => Ok(Change {
             actor_role,
             current,
             email,
         }),
-        None => Err(ChangeRefused::NotFound),
-    })
+        None => Err(MembersError::NotFound),
+    }
 }
 
-/// Gives `user_id` the role `new_role`. Returns whether anything changed.
+/// Gives `user_id` the role `new_role`. Returns whether anything changed,
+/// and the member's address.
 pub async fn change_role(
     tx: &mut MemberTx,
     meta: &RequestMeta,
     user_id: UserId,
     new_role: Role,
-) -> Result<Result<bool, ChangeRefused>, sqlx::Error> {
-    let change = match begin_change(
+) -> Result<(bool, String), MembersError> {
+    let change = begin_change(
         tx,
         user_id,
         "Only owners and admins can change roles.",
-        ChangeRefused::OwnRole,
+        MembersError::OwnRole,
     )
-    .await?
-    {
-        Ok(change) => change,
-        Err(refused) => return Ok(Err(refused)),
-    };
+    .await?;
     let Change {
         actor_role,
         current,
         email,
     } = change;
     if current == new_role {
-        return Ok(Ok(false));
+        return Ok((false, email));
     }
     if (current == Role::Owner || new_role == Role::Owner)
         && !actor_role.can(Permission::ManageOwners)
     {
-        return Ok(Err(ChangeRefused::NotAllowed(
+        return Err(MembersError::NotAllowed(
             "Only an owner can grant or take away the owner role.",
-        )));
+        ));
     }
     if current == Role::Owner && owner_count(tx).await? <= 1 {
-        return Ok(Err(ChangeRefused::LastOwner));
+        return Err(MembersError::LastOwner);
     }
     sqlx::query!(
         "update membership set role = $3 where org_id = $1 and user_id = $2",
@@ -335,41 +339,37 @@ pub async fn change_role(
             .details(serde_json::json!({ "email": email, "from": current.as_str(), "to": new_role.as_str() })),
     )
     .await?;
-    Ok(Ok(true))
+    Ok((true, email))
 }
 
 /// Removes `user_id` from the organization. Their next request finds no
-/// membership and their session ends.
+/// membership and their session ends. Returns their address.
 pub async fn remove(
     tx: &mut MemberTx,
     meta: &RequestMeta,
     user_id: UserId,
-) -> Result<Result<(), ChangeRefused>, sqlx::Error> {
+) -> Result<String, MembersError> {
     let on_self =
-        ChangeRefused::NotAllowed("To leave the organization yourself, use “Leave organization”.");
-    let change = match begin_change(
+        MembersError::NotAllowed("To leave the organization yourself, use “Leave organization”.");
+    let change = begin_change(
         tx,
         user_id,
         "Only owners and admins can remove members.",
         on_self,
     )
-    .await?
-    {
-        Ok(change) => change,
-        Err(refused) => return Ok(Err(refused)),
-    };
+    .await?;
     let Change {
         actor_role,
         current,
         email,
     } = change;
     if current == Role::Owner && !actor_role.can(Permission::ManageOwners) {
-        return Ok(Err(ChangeRefused::NotAllowed(
+        return Err(MembersError::NotAllowed(
             "Only an owner can remove an owner.",
-        )));
+        ));
     }
     if current == Role::Owner && owner_count(tx).await? <= 1 {
-        return Ok(Err(ChangeRefused::LastOwner));
+        return Err(MembersError::LastOwner);
     }
     sqlx::query!(
         "delete from membership where org_id = $1 and user_id = $2",
@@ -386,21 +386,18 @@ pub async fn remove(
             .details(serde_json::json!({ "email": email, "role": current.as_str() })),
     )
     .await?;
-    Ok(Ok(()))
+    Ok(email)
 }
 
 /// The actor leaves the organization (unless they are its last owner).
-pub async fn leave(
-    tx: &mut MemberTx,
-    meta: &RequestMeta,
-) -> Result<Result<(), ChangeRefused>, sqlx::Error> {
+pub async fn leave(tx: &mut MemberTx, meta: &RequestMeta) -> Result<(), MembersError> {
     let Some(role) = lock_and_read_actor_role(tx).await? else {
-        return Ok(Err(ChangeRefused::NotFound));
+        return Err(MembersError::NotFound);
     };
     if role == Role::Owner && owner_count(tx).await? <= 1 {
-        return Ok(Err(ChangeRefused::NotAllowed(
+        return Err(MembersError::NotAllowed(
             "You are the only owner. Make someone else an owner first, or delete the organization.",
-        )));
+        ));
     }
     let actor = tx.actor().clone();
     sqlx::query!(
@@ -418,7 +415,7 @@ pub async fn leave(
             .details(serde_json::json!({ "email": actor.email, "role": role.as_str() })),
     )
     .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 #[cfg(test)]

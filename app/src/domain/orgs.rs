@@ -110,10 +110,48 @@ pub async fn add_member(
 }
 
 /// Why an organization setting was not changed.
-#[derive(Debug, PartialEq, Eq)]
-pub enum SettingsRefused {
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("that URL name is taken")]
     SlugTaken,
+    #[error("the typed name does not match")]
     NameMismatch,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<SettingsError> for crate::error::AppError {
+    fn from(error: SettingsError) -> Self {
+        use crate::error::AppError;
+        match error {
+            SettingsError::SlugTaken => {
+                AppError::field("new_slug", "That URL name is taken. Try another one.")
+            }
+            SettingsError::NameMismatch => AppError::field(
+                "confirm_name",
+                "Type the organization's name exactly as shown to confirm.",
+            ),
+            SettingsError::Database(e) => e.into(),
+        }
+    }
+}
+
+/// The transaction's organization (none once it is deleted).
+pub async fn summary(
+    tx: &mut OrgTx,
+) -> Result<Option<super::tenancy::lookup::OrgSummary>, sqlx::Error> {
+    let org_id = tx.org_id();
+    let row = sqlx::query!(
+        "select slug, name from organization where org_id = $1",
+        org_id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|r| super::tenancy::lookup::OrgSummary {
+        org_id,
+        slug: r.slug,
+        name: r.name,
+    }))
 }
 
 async fn current(tx: &mut OrgTx) -> Result<(String, String), sqlx::Error> {
@@ -199,10 +237,10 @@ pub async fn change_slug(
     tx: &mut OrgTx,
     meta: &RequestMeta,
     slug: &OrgSlug,
-) -> Result<Result<bool, SettingsRefused>, sqlx::Error> {
+) -> Result<bool, SettingsError> {
     let (name, old) = current(tx).await?;
     if old == slug.as_str() {
-        return Ok(Ok(false));
+        return Ok(false);
     }
     let org_id = tx.org_id();
     let moved = sqlx::query!(
@@ -215,9 +253,9 @@ pub async fn change_slug(
     match moved {
         Ok(_) => {}
         Err(e) if violated_constraint(&e) == Some("organization_slug_key") => {
-            return Ok(Err(SettingsRefused::SlugTaken));
+            return Err(SettingsError::SlugTaken);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     // Taking back an old name drops its pointer; the name just left gets one.
     sqlx::query!(
@@ -243,7 +281,7 @@ pub async fn change_slug(
             .details(serde_json::json!({ "from": old, "to": slug.as_str() })),
     )
     .await?;
-    Ok(Ok(true))
+    Ok(true)
 }
 
 /// Deletes the organization and everything it owns (memberships,
@@ -254,10 +292,10 @@ pub async fn delete(
     tx: &mut OrgTx,
     meta: &RequestMeta,
     typed_name: &str,
-) -> Result<Result<String, SettingsRefused>, sqlx::Error> {
+) -> Result<String, SettingsError> {
     let (name, slug) = current(tx).await?;
     if typed_name.trim() != name {
-        return Ok(Err(SettingsRefused::NameMismatch));
+        return Err(SettingsError::NameMismatch);
     }
     let org_id = tx.org_id();
     let (actor_user_id, actor_email) = match tx.actor() {
@@ -294,5 +332,5 @@ pub async fn delete(
         .await?;
     tracing::info!(org_id = %org_id, org_slug = %slug, org_name = %name,
         actor = %actor_email.unwrap_or_default(), "organization deleted");
-    Ok(Ok(name))
+    Ok(name)
 }

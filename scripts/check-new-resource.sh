@@ -31,7 +31,7 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 log "Generator: the widget's isolation, HTTP and audit tests"
 DATABASE_URL=$superuser_url cargo test -p app --features ssr --lib
 DATABASE_URL=$superuser_url cargo test -p server --features app/ssr \
-    --test isolation --test widgets --test audit_completeness
+    --test it -- isolation:: widgets:: audit_completeness::
 
 log "Generator: the widget's browser tests"
 cargo leptos build

@@ -65,7 +65,7 @@ OWN = [
     "app/src/domain/{p}.rs",
     "app/src/api/{p}.rs",
     "app/src/pages/{p}.rs",
-    "server/tests/{p}.rs",
+    "server/tests/it/{p}.rs",
     "end2end/tests/{p}.spec.ts",
 ]
 # Shared files: the resource's lines, and its blocks between markers.
@@ -78,8 +78,9 @@ SHARED = [
     "app/src/components/org_frame.rs",
     "app/src/audit.rs",
     "app/src/validation.rs",
-    "server/tests/support/org_owned.rs",
-    "server/tests/audit_completeness.rs",
+    "server/tests/it/main.rs",
+    "server/tests/it/support/org_owned.rs",
+    "server/tests/it/audit_completeness.rs",
 ]
 # Shared files whose Projects parts are not copied (demo data, the home
 # page's recent list) but go when Projects is removed.

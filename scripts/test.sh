@@ -26,6 +26,9 @@ PGOPTIONS='-c client_min_messages=warning' psql "$superuser_url" -v ON_ERROR_STO
 log "Checking formatting"
 cargo fmt --all --check
 
+log "Checking that .sqlx/ (the offline query data) matches the queries"
+scripts/sqlx-prepare.sh --check
+
 log "Linting (server build, then browser build)"
 cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

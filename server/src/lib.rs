@@ -13,4 +13,4 @@ pub mod sso;
 pub mod startup;
 pub mod telemetry;
 
-pub use startup::{RouterOptions, StartupError, build_router, plain_routes, run};
+pub use startup::{Application, RouterOptions, StartupError, build_router, plain_routes, run};

@@ -88,52 +88,74 @@ pub fn runtime_pool_options(max_connections: u32) -> PgPoolOptions {
         })
 }
 
-/// Starts everything and serves until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> Result<(), StartupError> {
-    migrate(&config).await?;
+/// The application before it serves: its state, its router and its mail
+/// worker. `main` (through [`run`]) and the test harness build it the same
+/// way, from a [`Config`]; the benchmark runs the binary.
+pub struct Application {
+    pub state: AppState,
+    pub router: Router,
+    /// The sessions behind the router (expired ones go in maintenance).
+    pub session_store: PostgresStore,
+    /// The outbox's delivery worker, not running yet.
+    pub mail: MailWorker,
+}
 
-    let pool = runtime_pool_options(config.database_max_connections)
-        .connect(config.database_url.expose())
-        .await
-        .map_err(|source| StartupError::Connect {
-            role: "runtime",
-            source,
-            hint: CONNECT_HINT,
-        })?;
-    let db = Db::new(pool);
+impl Application {
+    /// The whole start-up: migrations as the owner role, the runtime pool
+    /// (refused if its role could bypass row-level security), demo data
+    /// when asked, then [`Application::assemble`].
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        migrate(config).await?;
+        let pool = runtime_pool_options(config.database_max_connections)
+            .connect(config.database_url.expose())
+            .await
+            .map_err(|source| StartupError::Connect {
+                role: "runtime",
+                source,
+                hint: CONNECT_HINT,
+            })?;
+        let db = Db::new(pool);
 
-    let role = db.runtime_role().await?;
-    let problems = role.problems();
-    if !problems.is_empty() {
-        return Err(StartupError::UnsafeRuntimeRole(problems.join("; ")));
-    }
-    tracing::info!(role = %role.name, "runtime role checked: not superuser, no BYPASSRLS, owns nothing");
-
-    if config.seed_demo_data {
-        if demo::seed(&db).await? {
-            tracing::info!(
-                password = demo::DEMO_PASSWORD,
-                "demo data created (see README for the accounts)"
-            );
-        } else {
-            tracing::info!("demo data already present");
+        let role = db.runtime_role().await?;
+        let problems = role.problems();
+        if !problems.is_empty() {
+            return Err(StartupError::UnsafeRuntimeRole(problems.join("; ")));
         }
+        tracing::info!(role = %role.name, "runtime role checked: not superuser, no BYPASSRLS, owns nothing");
+
+        if config.seed_demo_data {
+            if demo::seed(&db).await? {
+                tracing::info!(
+                    password = demo::DEMO_PASSWORD,
+                    "demo data created (see README for the accounts)"
+                );
+            } else {
+                tracing::info!("demo data already present");
+            }
+        }
+        Self::assemble(config, db, Schedule::default(), |_| {})
     }
 
-    // Outside production, identity providers may be plain http on loopback
-    // (a provider started next to the app, or by the tests).
-    let keys = SecretKeys::parse(config.sso_encryption_keys.expose()).map_err(StartupError::Sso)?;
-    let sso = SsoRuntime::new(
-        keys,
-        config.dns_resolver,
-        !config.environment.is_production(),
-    )
-    .map_err(StartupError::Sso)?;
-
-    let state = AppState {
-        db: db.clone(),
-        sso: Arc::new(sso),
-        settings: Arc::new(Settings {
+    /// The state, the router and the mail worker from `config`, over a pool
+    /// already connected. `adjust` may change the settings first (the tests
+    /// loosen rate limits and shorten deadlines).
+    pub fn assemble(
+        config: &Config,
+        db: Db,
+        mail_schedule: Schedule,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Result<Self, StartupError> {
+        // Outside production, identity providers may be plain http on
+        // loopback (a provider started next to the app, or by the tests).
+        let keys =
+            SecretKeys::parse(config.sso_encryption_keys.expose()).map_err(StartupError::Sso)?;
+        let sso = SsoRuntime::new(
+            keys,
+            config.dns_resolver,
+            !config.environment.is_production(),
+        )
+        .map_err(StartupError::Sso)?;
+        let mut settings = Settings {
             environment: config.environment,
             dev_mailbox: !config.environment.is_production() && config.smtp_url.is_none(),
             public_base_url: config.public_base_url.clone(),
@@ -145,33 +167,50 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
             rate_limits: RateLimits::default().scaled(config.rate_limit_multiplier),
             invitation_ttl: config.invitation_ttl,
             export_chunk_deadline: EXPORT_CHUNK_DEADLINE,
-        }),
-        leptos_options: leptos_options(&config),
-    };
+        };
+        adjust(&mut settings);
+        let state = AppState {
+            db: db.clone(),
+            sso: Arc::new(sso),
+            settings: Arc::new(settings),
+            leptos_options: leptos_options(config),
+        };
+        let mail = MailWorker::new(
+            db.clone(),
+            config.smtp_url.as_ref().map(|s| s.expose()),
+            &config.mail_from,
+            mail_schedule,
+        )?;
+        let session_store = PostgresStore::new(db.pool().clone());
+        let router = build_router(
+            state.clone(),
+            session_store.clone(),
+            RouterOptions {
+                trusted_proxy_hops: config.trusted_proxy_hops,
+                idle_timeout: state.settings.session.idle,
+            },
+        );
+        Ok(Self {
+            state,
+            router,
+            session_store,
+            mail,
+        })
+    }
+}
+
+/// Starts everything and serves until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartupError> {
+    let app = Application::build(&config).await?;
+    let db = app.state.db.clone();
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let mail = MailWorker::new(
-        db.clone(),
-        config.smtp_url.as_ref().map(|s| s.expose()),
-        &config.mail_from,
-        Schedule::default(),
-    )?;
     if config.smtp_url.is_none() {
         tracing::info!("no SMTP_URL: mail is kept in the outbox; read it at /dev/mailbox");
     }
-    let mail_task = tokio::spawn(mail.run(shutdown_rx.clone()));
+    let mail_task = tokio::spawn(app.mail.run(shutdown_rx.clone()));
+    let maintenance = tokio::spawn(maintenance(db.clone(), app.session_store, shutdown_rx));
 
-    let session_store = PostgresStore::new(db.pool().clone());
-    let maintenance = tokio::spawn(maintenance(db.clone(), session_store.clone(), shutdown_rx));
-
-    let router = build_router(
-        state,
-        session_store,
-        RouterOptions {
-            trusted_proxy_hops: config.trusted_proxy_hops,
-            idle_timeout: config.session_idle_timeout,
-        },
-    );
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .map_err(|source| StartupError::Listen {
@@ -181,7 +220,8 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     tracing::info!(addr = %config.listen_addr, url = %config.public_base_url, "listening");
     axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app.router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

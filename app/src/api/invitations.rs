@@ -109,7 +109,7 @@ pub async fn get_invitation(token: String) -> Result<InvitationPage, AppError> {
             org_name: found.org_name,
             org_slug: found.org_slug,
             inviter: found.inviter_name,
-            role: Role::parse(&found.role).ok(),
+            role: Some(found.role),
             email: found.email,
             account_exists,
             signed_in_as,

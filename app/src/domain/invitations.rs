@@ -44,7 +44,7 @@ pub struct Pending {
 pub async fn pending(tx: &mut OrgTx) -> Result<Vec<Pending>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"
-        select i.invitation_id, i.email, i.role, i.expires_at, i.last_sent_at,
+        select i.invitation_id, i.email, i.role as "role: Role", i.expires_at, i.last_sent_at,
                u.display_name as "inviter?"
         from invitation i
         left join app_user u on u.user_id = i.invited_by_user_id
@@ -57,15 +57,13 @@ pub async fn pending(tx: &mut OrgTx) -> Result<Vec<Pending>, sqlx::Error> {
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| {
-            Some(Pending {
-                invitation_id: InvitationId(r.invitation_id),
-                email: r.email,
-                role: Role::parse(&r.role).ok()?,
-                invited_by: r.inviter,
-                expires_at: r.expires_at,
-                last_sent_at: r.last_sent_at,
-            })
+        .map(|r| Pending {
+            invitation_id: InvitationId(r.invitation_id),
+            email: r.email,
+            role: r.role,
+            invited_by: r.inviter,
+            expires_at: r.expires_at,
+            last_sent_at: r.last_sent_at,
         })
         .collect())
 }
@@ -381,17 +379,16 @@ async fn open_invitation_role(
     tx: &mut OrgTx,
     invitation_id: InvitationId,
 ) -> Result<Role, AppError> {
-    let role = sqlx::query_scalar!(
-        "select role from invitation
+    sqlx::query_scalar!(
+        r#"select role as "role: Role" from invitation
          where org_id = $1 and invitation_id = $2 and accepted_at is null and revoked_at is null
-         for update",
+         for update"#,
         tx.org_id().0,
         invitation_id.0,
     )
     .fetch_optional(tx.conn())
     .await?
-    .ok_or(AppError::NotFound)?;
-    Role::parse(&role).map_err(|_| AppError::Internal)
+    .ok_or(AppError::NotFound)
 }
 
 // ---------------------------------------------------------------------------
@@ -468,7 +465,7 @@ async fn claim(
     if claimed.rows_affected() != 1 {
         return Ok(Err(AcceptRefused::NoLongerOpen));
     }
-    let role = Role::parse(&invitation.role).map_err(|_| AppError::Internal)?;
+    let role = invitation.role;
     let added = sqlx::query!(
         "insert into membership (org_id, user_id, role) values ($1, $2, $3) on conflict (org_id, user_id) do nothing",
         invitation.org_id.0,

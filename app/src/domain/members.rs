@@ -83,7 +83,7 @@ pub async fn list(
                 MemberRow,
                 r#"
                 select user_id as "user_id!", display_name as "display_name!", email as "email!",
-                       role as "role!", created_at as "created_at!", last_sign_in_at
+                       role as "role!: Role", created_at as "created_at!", last_sign_in_at
                 from lookup.members_matching($1, $2, $3, $4)
                 "#,
                 pattern,
@@ -100,7 +100,7 @@ pub async fn list(
             sqlx::query_as!(
                 MemberRow,
                 r#"
-                select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
+                select m.user_id, u.display_name, u.email, m.role as "role: Role", m.created_at, m.last_sign_in_at
                 from membership m join app_user u on u.user_id = m.user_id
                 where m.org_id = $1
                 order by m.created_at desc, m.user_id desc
@@ -116,7 +116,7 @@ pub async fn list(
             sqlx::query_as!(
                 MemberRow,
                 r#"
-                select m.user_id, u.display_name, u.email, m.role, m.created_at, m.last_sign_in_at
+                select m.user_id, u.display_name, u.email, m.role as "role: Role", m.created_at, m.last_sign_in_at
                 from membership m join app_user u on u.user_id = m.user_id
                 where m.org_id = $1 and (m.created_at, m.user_id) < ($2, $3)
                 order by m.created_at desc, m.user_id desc
@@ -135,15 +135,13 @@ pub async fn list(
     let members: Vec<Member> = rows
         .into_iter()
         .take(PAGE_SIZE as usize)
-        .filter_map(|r| {
-            Some(Member {
-                user_id: UserId(r.user_id),
-                display_name: r.display_name,
-                email: r.email,
-                role: Role::parse(&r.role).ok()?,
-                joined_at: r.created_at,
-                last_sign_in_at: r.last_sign_in_at,
-            })
+        .map(|r| Member {
+            user_id: UserId(r.user_id),
+            display_name: r.display_name,
+            email: r.email,
+            role: r.role,
+            joined_at: r.created_at,
+            last_sign_in_at: r.last_sign_in_at,
         })
         .collect();
     let next = has_more
@@ -161,7 +159,7 @@ struct MemberRow {
     user_id: Uuid,
     display_name: String,
     email: String,
-    role: String,
+    role: Role,
     created_at: OffsetDateTime,
     last_sign_in_at: Option<OffsetDateTime>,
 }
@@ -224,13 +222,13 @@ async fn lock_and_read_actor_role(tx: &mut MemberTx) -> Result<Option<Role>, sql
     .await?;
     let actor = tx.actor().user_id;
     let role = sqlx::query_scalar!(
-        "select role from membership where org_id = $1 and user_id = $2",
+        r#"select role as "role: Role" from membership where org_id = $1 and user_id = $2"#,
         org_id,
         actor.0
     )
     .fetch_optional(tx.conn())
     .await?;
-    Ok(role.and_then(|r| Role::parse(&r).ok()))
+    Ok(role)
 }
 
 async fn owner_count(tx: &mut OrgTx) -> Result<i64, sqlx::Error> {
@@ -244,14 +242,14 @@ async fn owner_count(tx: &mut OrgTx) -> Result<i64, sqlx::Error> {
 
 async fn target(tx: &mut OrgTx, user_id: UserId) -> Result<Option<(Role, String)>, sqlx::Error> {
     let row = sqlx::query!(
-        "select m.role, u.email from membership m join app_user u on u.user_id = m.user_id
-         where m.org_id = $1 and m.user_id = $2 for update of m",
+        r#"select m.role as "role: Role", u.email from membership m join app_user u on u.user_id = m.user_id
+         where m.org_id = $1 and m.user_id = $2 for update of m"#,
         tx.org_id().0,
         user_id.0
     )
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.and_then(|r| Some((Role::parse(&r.role).ok()?, r.email))))
+    Ok(row.map(|r| (r.role, r.email)))
 }
 
 /// What a change to someone else's membership starts from.

@@ -96,7 +96,7 @@ pub async fn load(tx: &mut OrgTx) -> Result<Option<Connection>, sqlx::Error> {
     let row = sqlx::query!(
         r#"
         select sso_connection_id, issuer_url, client_id, client_secret_sealed, client_secret_key_id,
-               client_secret_bound, default_role, trust_unverified_email, last_test_succeeded_at,
+               client_secret_bound, default_role as "default_role: Role", trust_unverified_email, last_test_succeeded_at,
                enabled_at, enforced, last_test_at, last_test_report, redirect_uri_changed_at
         from sso_connection where org_id = $1
         "#,
@@ -111,7 +111,7 @@ pub async fn load(tx: &mut OrgTx) -> Result<Option<Connection>, sqlx::Error> {
         sealed_secret: r.client_secret_sealed,
         key_id: r.client_secret_key_id,
         secret_bound: r.client_secret_bound,
-        default_role: Role::parse(&r.default_role).unwrap_or(Role::Member),
+        default_role: r.default_role,
         trust_unverified_email: r.trust_unverified_email,
         tested_ok_at: r.last_test_succeeded_at,
         enabled: r.enabled_at.is_some(),

@@ -101,7 +101,7 @@ pub struct InvitationByToken {
     pub org_id: OrgId,
     pub invitation_id: crate::ids::InvitationId,
     pub email: String,
-    pub role: String,
+    pub role: crate::roles::Role,
     pub expires_at: OffsetDateTime,
     pub accepted_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
@@ -119,7 +119,7 @@ pub async fn invitation_by_token_hash(
     let row = sqlx::query!(
         r#"
         select org_id as "org_id!", invitation_id as "invitation_id!", email as "email!",
-               role as "role!", expires_at as "expires_at!", accepted_at, revoked_at,
+               role as "role!: crate::roles::Role", expires_at as "expires_at!", accepted_at, revoked_at,
                invited_by_user_id, org_slug as "org_slug!", org_name as "org_name!",
                inviter_name, inviter_email
         from lookup.invitation_by_token_hash($1)

@@ -210,7 +210,7 @@ async fn read_actor(
 ) -> Result<(Actor, OrgLabel), TenantError> {
     let row = sqlx::query!(
         r#"
-        select u.email, u.display_name, m.role, u.sessions_valid_after, o.slug, o.name,
+        select u.email, u.display_name, m.role as "role: Role", u.sessions_valid_after, o.slug, o.name,
                coalesce(c.enforced, false) as "sso_enforced!",
                c.sso_sessions_valid_after as "sso_sessions_valid_after?"
         from membership m
@@ -227,9 +227,7 @@ async fn read_actor(
     let Some(row) = row else {
         return Err(TenantError::NotAMember);
     };
-    let role = Role::parse(&row.role).map_err(|_| {
-        sqlx::Error::Decode(format!("unknown role {:?} in membership", row.role).into())
-    })?;
+    let role = row.role;
     let actor = Actor {
         user_id,
         email: row.email,

@@ -3,23 +3,14 @@
 //! post forms either as a page without JavaScript or as the hydrated app.
 
 use super::{TestDb, smtp::SmtpSink};
-use app::{
-    domain::{
-        db::Db,
-        rate_limit::RateLimits,
-        session::SessionPolicy,
-        sso::{DnsServer, SecretKeys, SsoRuntime},
-    },
-    state::{AppState, Environment, Settings},
-};
-use leptos::config::{Env, LeptosOptions};
+use app::domain::{db::Db, rate_limit::RateLimits, session::SessionPolicy, sso::DnsServer};
 use reqwest::{Response, cookie::CookieStore, header};
 use server::{
-    RouterOptions, build_router,
-    mail::{MailWorker, Schedule},
+    Application,
+    config::{Config, Secret},
+    mail::Schedule,
 };
 use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tower_sessions_sqlx_store::PostgresStore;
 
 /// Knobs a test may turn.
 pub struct AppOptions {
@@ -135,55 +126,41 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
-    let sso = SsoRuntime::new(
-        SecretKeys::parse(options.sso_keys).expect("valid test keys"),
-        options.dns,
-        true,
-    )
-    .expect("the SSO runtime starts");
-    let state = AppState {
-        db: db.clone(),
-        sso: Arc::new(sso),
-        settings: Arc::new(Settings {
-            environment: Environment::Test,
-            dev_mailbox: options.smtp_url.is_none(),
-            public_base_url: base.clone(),
-            session: options.session,
-            rate_limits: options.rate_limits,
-            invitation_ttl: app::domain::invitations::DEFAULT_TTL,
-            export_chunk_deadline: options.export_chunk_deadline,
-        }),
-        leptos_options: LeptosOptions::builder()
-            .output_name("trellis")
-            .site_root("target/site")
-            .site_pkg_dir("pkg")
-            .env(Env::PROD)
-            .site_addr(addr)
-            .build(),
-    };
-    let router = build_router(
-        state,
-        PostgresStore::new(pool.clone()),
-        RouterOptions {
-            // Tests play different clients through X-Forwarded-For.
-            trusted_proxy_hops: 1,
-            idle_timeout: options.session.idle,
+    // The server's own configuration, as `APP_ENV=test` reads it, with
+    // what this test server does differently.
+    let mut config = Config::from_lookup(|name| (name == "APP_ENV").then(|| "test".to_string()))
+        .expect("the test configuration is valid");
+    config.public_base_url = base.clone();
+    config.listen_addr = addr;
+    config.site_root = "target/site".to_string();
+    // Tests play different clients through X-Forwarded-For.
+    config.trusted_proxy_hops = 1;
+    config.smtp_url = options.smtp_url.clone().map(Secret::new);
+    config.mail_from = "Trellis <no-reply@trellis.test>".to_string();
+    config.sso_encryption_keys = Secret::new(options.sso_keys);
+    config.dns_resolver = options.dns;
+    config.invitation_ttl = app::domain::invitations::DEFAULT_TTL;
+    let app = Application::assemble(
+        &config,
+        db,
+        Schedule {
+            poll: Duration::from_millis(50),
+            retry_base: Duration::from_millis(200),
+            retry_cap: Duration::from_secs(1),
         },
-    );
+        |settings| {
+            settings.session = options.session;
+            settings.rate_limits = options.rate_limits;
+            settings.export_chunk_deadline = options.export_chunk_deadline;
+        },
+    )
+    .expect("the test application assembles");
+    let router = app.router;
     let (shutdown, receiver) = tokio::sync::watch::channel(false);
-    if let Some(url) = options.smtp_url {
-        let worker = MailWorker::new(
-            db,
-            Some(&url),
-            "Trellis <no-reply@trellis.test>",
-            Schedule {
-                poll: Duration::from_millis(50),
-                retry_base: Duration::from_millis(200),
-                retry_cap: Duration::from_secs(1),
-            },
-        )
-        .unwrap();
-        tokio::spawn(worker.run(receiver));
+    // Without an SMTP server, mail stays queued in the outbox for the
+    // tests to read.
+    if options.smtp_url.is_some() {
+        tokio::spawn(app.mail.run(receiver));
     }
     let _ = ready.send(base);
     let server = axum::serve(

@@ -11,19 +11,17 @@
 //! Leptos pages are not listed: rendering a page runs server functions
 //! in-process, so what a page can change is what its server functions can.
 
-mod support;
-
-use app::domain::{demo::DEMO_PASSWORD, sso::DnsServer};
-use reqwest::{Response, StatusCode};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use std::collections::{BTreeMap, BTreeSet};
-use support::{
+use crate::support::{
     TestDb,
     peers::{Dns, Provider, ProviderOptions},
     seeded,
     smtp::SmtpSink,
     web::{AppOptions, TestApp, location, redirected_error, signed_in},
 };
+use app::domain::{demo::DEMO_PASSWORD, sso::DnsServer};
+use reqwest::{Response, StatusCode};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// Endpoints that change nothing an organization would audit, and why.

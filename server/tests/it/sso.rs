@@ -1,23 +1,20 @@
 //! Single sign-on over HTTP, against a real OpenID provider (panva's
 //! oidc-provider) and a real DNS server, both started on loopback.
 
-mod support;
-
-#[path = "sso/attacks.rs"]
 mod attacks;
 
+use crate::support::{
+    TestDb,
+    peers::{Dns, Provider, ProviderOptions},
+    seeded,
+    web::{AppOptions, Browser, TestApp, location, redirected_error, signed_in},
+};
 use app::{
     api::sso::SsoSettings,
     domain::{demo::DEMO_PASSWORD, sso::DnsServer},
 };
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::{
-    TestDb,
-    peers::{Dns, Provider, ProviderOptions},
-    seeded,
-    web::{AppOptions, Browser, TestApp, location, redirected_error, signed_in},
-};
 
 /// (action, actor email, details) of an org's audit log, oldest first.
 async fn audit_log(db: &TestDb, slug: &str) -> Vec<(String, Option<String>, serde_json::Value)> {
@@ -903,7 +900,7 @@ async fn an_existing_connection_moves_to_its_own_redirect_uri_and_keeps_its_secr
     // Acme's connection as it was saved before connections had their own
     // redirect URIs and secrets were bound to their issuer.
     let db = TestDb::migrated_before(connect, 20261202000011).await;
-    let (key_id, sealed) = SecretKeys::parse(support::web::TEST_SSO_KEYS)
+    let (key_id, sealed) = SecretKeys::parse(crate::support::web::TEST_SSO_KEYS)
         .unwrap()
         .seal("trellis-secret", b"");
     let hash =

@@ -2,8 +2,10 @@
 //! organization's ids, hostile and malformed input, pages and search, the
 //! audit trail, and the form posts a browser without JavaScript makes.
 
-mod support;
-
+use crate::support::{
+    TestDb, seeded,
+    web::{Browser, TestApp, location, redirected_error, signed_in},
+};
 use app::{
     api::projects::{ProjectView, ProjectsPage},
     error::AppError,
@@ -12,10 +14,6 @@ use app::{
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::collections::BTreeSet;
-use support::{
-    TestDb, seeded,
-    web::{Browser, TestApp, location, redirected_error, signed_in},
-};
 
 /// Every project of an org as (name, description, archived), read by the superuser.
 async fn projects_of(db: &TestDb, slug: &str) -> Vec<(String, String, bool)> {

@@ -1,15 +1,13 @@
 //! The audit view over HTTP: filters, keyset pages, CSV export, refusals,
 //! retention through the maintenance path.
 
-mod support;
-
-use app::api::audit::AuditPage;
-use reqwest::StatusCode;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::{
+use crate::support::{
     TestDb, seeded,
     web::{Browser, TestApp, location, signed_in},
 };
+use app::api::audit::AuditPage;
+use reqwest::StatusCode;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Adds `n` events to an org as the superuser, one minute apart, ending
 /// `minutes_ago` minutes ago; `label` gives each event's target label.

@@ -7,7 +7,7 @@
 //! must hold; each failed on the code before the identity-binding work.
 
 use super::*;
-use support::{
+use crate::support::{
     evil::{Behaviour, EvilProvider},
     smtp::SmtpSink,
     web::CROSS_SITE_PAGE,

@@ -2,8 +2,11 @@
 //! real PostgreSQL (as app_runtime) and, where mail matters, a real SMTP
 //! server.
 
-mod support;
-
+use crate::support::{
+    TestDb, seeded,
+    smtp::SmtpSink,
+    web::{AppOptions, Browser, TestApp, location, redirected_error},
+};
 use app::{
     domain::{
         demo::DEMO_PASSWORD, rate_limit::Limit, rate_limit::RateLimits, session::SessionPolicy,
@@ -13,11 +16,6 @@ use app::{
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
-use support::{
-    TestDb, seeded,
-    smtp::SmtpSink,
-    web::{AppOptions, Browser, TestApp, location, redirected_error},
-};
 
 /// (action, actor email) of an org's audit log, oldest first.
 async fn audit_log(db: &TestDb, slug: &str) -> Vec<(String, Option<String>)> {

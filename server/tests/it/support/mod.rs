@@ -18,7 +18,7 @@ use sqlx::{
 };
 use tokio::sync::OnceCell;
 
-const ROLES_SQL: &str = include_str!("../../../scripts/db/roles.sql");
+const ROLES_SQL: &str = include_str!("../../../../scripts/db/roles.sql");
 
 /// One test's database, reachable as each of the application's roles.
 pub struct TestDb {

@@ -4,15 +4,13 @@
 //! issue the queries a careless developer might write (no WHERE org_id, the
 //! wrong org's id) and show that PostgreSQL refuses them.
 
-mod support;
-
+use crate::support::{TestDb, fixtures::two_orgs, org_owned::ORG_OWNED};
 use app::{
     domain::tenancy::{MemberCheck, Tenant, UserScope},
     ids::{OrgId, UserId},
 };
 use sqlx::{Connection, PgConnection, PgPool, Row, postgres::PgConnectOptions};
 use std::collections::BTreeSet;
-use support::{TestDb, fixtures::two_orgs, org_owned::ORG_OWNED};
 use uuid::Uuid;
 
 const RLS_VIOLATION: &str = "42501";

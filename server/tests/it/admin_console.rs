@@ -1,7 +1,10 @@
 //! The org admin console over HTTP: members, invitations, roles, settings.
 
-mod support;
-
+use crate::support::{
+    TestDb, seeded,
+    smtp::SmtpSink,
+    web::{Browser, TestApp, location, signed_in},
+};
 use app::{
     api::members::MembersPage,
     domain::{demo, demo::DEMO_PASSWORD},
@@ -10,11 +13,6 @@ use app::{
 };
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::{
-    TestDb, seeded,
-    smtp::SmtpSink,
-    web::{Browser, TestApp, location, signed_in},
-};
 use uuid::Uuid;
 
 /// Adds a member directly (as the superuser), for tests that need more people.

@@ -4,8 +4,11 @@
 //! spreadsheet formulas, and credential columns. Each test is what an
 //! attacker would try, run against the real router and real PostgreSQL.
 
-mod support;
-
+use crate::support::{
+    seeded,
+    smtp::{Delivered, SmtpSink},
+    web::{AppOptions, Browser, TestApp, location, redirected_error, signed_in},
+};
 use app::{
     domain::{
         demo::DEMO_PASSWORD,
@@ -17,11 +20,6 @@ use base64::Engine;
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
-use support::{
-    seeded,
-    smtp::{Delivered, SmtpSink},
-    web::{AppOptions, Browser, TestApp, location, redirected_error, signed_in},
-};
 
 // ---------------------------------------------------------------------------
 // 1. Markup injection
@@ -231,7 +229,7 @@ async fn hostile_claims_on_the_sso_test_result_stay_text(
     _: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    use support::peers::{Provider, ProviderOptions};
+    use crate::support::peers::{Provider, ProviderOptions};
     let db = seeded(connect).await;
     let app = TestApp::spawn(&db).await;
     let provider = Provider::start(&ProviderOptions::for_app(&app.base)).await;
@@ -794,7 +792,7 @@ async fn the_owner_of_an_sso_required_org_gets_in_with_an_emailed_link(
     _: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    use support::peers::{Provider, ProviderOptions};
+    use crate::support::peers::{Provider, ProviderOptions};
     let db = seeded(connect).await;
     let sink = SmtpSink::start().await;
     let app = TestApp::spawn_with_mail(&db, &sink).await;

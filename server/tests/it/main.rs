@@ -1,0 +1,14 @@
+//! Every database, HTTP and attack test, as one test binary (one link
+//! instead of one per file). Run one area with a filter, e.g.
+//! `cargo test -p server --features app/ssr --test it -- isolation::`.
+
+mod support;
+
+mod admin_console;
+mod audit;
+mod audit_completeness;
+mod hardening;
+mod isolation;
+mod projects;
+mod sign_in;
+mod sso;

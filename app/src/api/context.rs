@@ -222,22 +222,12 @@ pub fn internal(what: &str) -> AppError {
 
 /// Gives API callers (fetch, curl) an HTTP status that matches the error.
 /// Plain HTML form posts are left alone: Leptos answers those with a
-/// redirect back to the form, carrying the error. A failure also takes back
-/// any redirect the action asked for before it failed (say, before its
-/// commit), so that an error never looks like success.
+/// redirect back to the form, carrying the error.
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result
         && let (Some(response), Some(parts)) =
             (use_context::<ResponseOptions>(), use_context::<Parts>())
     {
-        {
-            let mut written = response.0.write().unwrap_or_else(|e| e.into_inner());
-            written.headers.remove(http::header::LOCATION);
-            written
-                .headers
-                .remove(leptos::server_fn::redirect::REDIRECT_HEADER);
-            written.status = None;
-        }
         let html_form = parts
             .headers
             .get(ACCEPT)
@@ -250,19 +240,79 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
+/// The redirect and status of the response as they were before an action,
+/// put back when it fails: a redirect the action asked for before failing
+/// (say, before its commit) must not make the error look like success, and
+/// what the rest of a page render set stays.
+struct ResponseSnapshot {
+    response: Option<ResponseOptions>,
+    location: Option<http::HeaderValue>,
+    redirect: Option<http::HeaderValue>,
+    status: Option<http::StatusCode>,
+}
+
+impl ResponseSnapshot {
+    fn take() -> Self {
+        let response = use_context::<ResponseOptions>();
+        let (location, redirect, status) = match &response {
+            Some(response) => {
+                let read = response.0.read().unwrap_or_else(|e| e.into_inner());
+                (
+                    read.headers.get(http::header::LOCATION).cloned(),
+                    read.headers
+                        .get(leptos::server_fn::redirect::REDIRECT_HEADER)
+                        .cloned(),
+                    read.status,
+                )
+            }
+            None => (None, None, None),
+        };
+        Self {
+            response,
+            location,
+            redirect,
+            status,
+        }
+    }
+
+    fn restore(self) {
+        let Some(response) = self.response else {
+            return;
+        };
+        let mut written = response.0.write().unwrap_or_else(|e| e.into_inner());
+        let restore = |headers: &mut http::HeaderMap, name, value: Option<http::HeaderValue>| {
+            match value {
+                Some(value) => headers.insert(name, value),
+                None => headers.remove(name),
+            };
+        };
+        restore(&mut written.headers, http::header::LOCATION, self.location);
+        restore(
+            &mut written.headers,
+            http::HeaderName::from_static(leptos::server_fn::redirect::REDIRECT_HEADER),
+            self.redirect,
+        );
+        written.status = self.status;
+    }
+}
+
 /// A server function outside any organization (signing in, the org
 /// picker, an invitation link): its request context, and the HTTP status an
-/// API caller gets when it fails.
+/// API caller gets when it fails. A failure also takes back any redirect
+/// the action asked for before it failed.
 pub async fn with_ctx<T>(
     action: impl AsyncFnOnce(Ctx) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    with_status(
-        async {
-            let ctx = ctx().await?;
-            action(ctx).await
-        }
-        .await,
-    )
+    let before = ResponseSnapshot::take();
+    let result = async {
+        let ctx = ctx().await?;
+        action(ctx).await
+    }
+    .await;
+    if result.is_err() {
+        before.restore();
+    }
+    with_status(result)
 }
 
 /// One action in the organization at `slug`, with everything around it: the

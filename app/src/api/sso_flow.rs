@@ -526,10 +526,10 @@ async fn stopped(
         .await;
         match recorded {
             Ok(()) => return Ok(format!("/o/{}/sso?notice=tested", org.slug)),
-            // Not (or no longer) someone who tests: the failure is recorded
-            // like a sign-in's.
+            // Not (or no longer) someone who tests, or the report could not
+            // be written: the failure is recorded like a sign-in's.
             Err(AppError::Unauthenticated | AppError::Forbidden) => {}
-            Err(other) => return Err(other),
+            Err(error) => tracing::warn!(%error, "SSO test report not recorded"),
         }
     }
     record_failure(ctx, org.org_id, email, &stop).await?;

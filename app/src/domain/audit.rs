@@ -98,10 +98,10 @@ pub async fn record_for_user(
     let email = sqlx::query_scalar!("select email from app_user where user_id = $1", user_id.0)
         .fetch_one(tx.conn())
         .await?;
-    for org_id in tx.org_ids(only).await? {
-        tx.point_at(Some(org_id)).await?;
+    for org in tx.memberships(only).await? {
+        tx.point_at(Some(&org)).await?;
         let actor = Some((Some(user_id), Some(email.clone())));
-        insert(tx.conn(), org_id, actor, meta, event.clone()).await?;
+        insert(tx.conn(), org.org_id(), actor, meta, event.clone()).await?;
     }
     tx.point_at(None).await
 }

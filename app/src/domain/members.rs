@@ -193,6 +193,7 @@ pub enum MembersError {
 }
 
 impl From<MembersError> for crate::error::AppError {
+    #[track_caller]
     fn from(error: MembersError) -> Self {
         use crate::error::AppError;
         match error {

@@ -121,6 +121,7 @@ pub enum SettingsError {
 }
 
 impl From<SettingsError> for crate::error::AppError {
+    #[track_caller]
     fn from(error: SettingsError) -> Self {
         use crate::error::AppError;
         match error {

@@ -342,8 +342,9 @@ impl UserTx {
     }
 
     /// The organizations the user belongs to (or just `only`, when they
-    /// belong to it).
-    pub async fn org_ids(&mut self, only: Option<OrgId>) -> Result<Vec<OrgId>, sqlx::Error> {
+    /// belong to it), as values only this module makes, so that
+    /// [`UserTx::point_at`] can only point at one of them.
+    pub async fn memberships(&mut self, only: Option<OrgId>) -> Result<Vec<OwnOrg>, sqlx::Error> {
         let orgs = sqlx::query_scalar!(
             "select org_id from membership where user_id = $1 and ($2::uuid is null or org_id = $2)",
             self.user_id.0,
@@ -351,18 +352,15 @@ impl UserTx {
         )
         .fetch_all(&mut *self.tx)
         .await?;
-        Ok(orgs.into_iter().map(OrgId).collect())
+        Ok(orgs.into_iter().map(|id| OwnOrg(OrgId(id))).collect())
     }
 
-    /// Points the transaction's context at `org_id`, one of the user's
-    /// organizations from [`UserTx::org_ids`], or back at the user alone
-    /// with `None`. For writing the person's own events into each of their
-    /// organizations (`audit::record_for_user`).
-    pub(in crate::domain) async fn point_at(
-        &mut self,
-        org_id: Option<OrgId>,
-    ) -> Result<(), sqlx::Error> {
-        set_context(&mut self.tx, org_id, Some(self.user_id)).await
+    /// Points the transaction's context at one of the user's own
+    /// organizations (from [`UserTx::memberships`]), or back at the user
+    /// alone with `None`. For writing the person's own events into each of
+    /// their organizations (`audit::record_for_user`).
+    pub async fn point_at(&mut self, org: Option<&OwnOrg>) -> Result<(), sqlx::Error> {
+        set_context(&mut self.tx, org.map(|o| o.0), Some(self.user_id)).await
     }
 
     /// Continues this transaction inside `org_id` without a membership check,
@@ -378,6 +376,17 @@ impl UserTx {
             org_id,
             actor: None,
         })
+    }
+}
+
+/// One of a user's own organizations, read by [`UserTx::memberships`] in
+/// that user's transaction; nothing outside this module can make one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnOrg(OrgId);
+
+impl OwnOrg {
+    pub fn org_id(&self) -> OrgId {
+        self.0
     }
 }
 

@@ -119,6 +119,7 @@ fn emails_error(problems: Vec<String>) -> AppError {
 
 /// Invites every address with `role`: all of them, or — if any is already a
 /// member or already invited — none, with a message naming each problem.
+#[tracing::instrument(skip_all)]
 pub async fn invite(
     tx: &mut MemberTx,
     meta: &RequestMeta,
@@ -280,6 +281,7 @@ async fn org_name(tx: &mut OrgTx) -> Result<String, sqlx::Error> {
 
 /// Sends a pending invitation again with a new token and a new expiry; the
 /// old link stops working.
+#[tracing::instrument(skip_all)]
 pub async fn resend(
     tx: &mut MemberTx,
     meta: &RequestMeta,
@@ -336,6 +338,7 @@ pub async fn resend(
 }
 
 /// Withdraws a pending invitation; its link stops working.
+#[tracing::instrument(skip_all)]
 pub async fn revoke(
     tx: &mut MemberTx,
     meta: &RequestMeta,
@@ -496,6 +499,7 @@ async fn claim(
 
 /// A new person accepts: their account is created with the invited address
 /// (verified: they received the link) and joins, all in one transaction.
+#[tracing::instrument(skip_all)]
 pub async fn accept_as_new_user(
     db: &Db,
     meta: &RequestMeta,
@@ -587,6 +591,7 @@ async fn claim_unconfirmed(
 }
 
 /// An existing user, already authenticated as `user_id` with `email`, accepts.
+#[tracing::instrument(skip_all)]
 pub async fn accept_as_user(
     db: &Db,
     meta: &RequestMeta,

@@ -291,6 +291,7 @@ async fn begin_change(
 
 /// Gives `user_id` the role `new_role`. Returns whether anything changed,
 /// and the member's address.
+#[tracing::instrument(skip_all, fields(member = %user_id, to = new_role.as_str()))]
 pub async fn change_role(
     tx: &mut MemberTx,
     meta: &RequestMeta,
@@ -343,6 +344,7 @@ pub async fn change_role(
 
 /// Removes `user_id` from the organization. Their next request finds no
 /// membership and their session ends. Returns their address.
+#[tracing::instrument(skip_all, fields(member = %user_id))]
 pub async fn remove(
     tx: &mut MemberTx,
     meta: &RequestMeta,
@@ -389,6 +391,7 @@ pub async fn remove(
 }
 
 /// The actor leaves the organization (unless they are its last owner).
+#[tracing::instrument(skip_all)]
 pub async fn leave(tx: &mut MemberTx, meta: &RequestMeta) -> Result<(), MembersError> {
     let Some(role) = lock_and_read_actor_role(tx).await? else {
         return Err(MembersError::NotFound);

@@ -34,6 +34,7 @@ impl From<TenantError> for CreateOrgError {
 
 /// Creates an organization with the transaction's user as its owner, records
 /// `org.created`, and returns the transaction now inside the new org.
+#[tracing::instrument(skip_all)]
 pub async fn create_organization(
     tx: UserTx,
     name: &OrgName,
@@ -166,6 +167,7 @@ async fn current(tx: &mut OrgTx) -> Result<(String, String), sqlx::Error> {
 }
 
 /// Renames the organization. Returns whether the name changed.
+#[tracing::instrument(skip_all)]
 pub async fn rename(
     tx: &mut OrgTx,
     meta: &RequestMeta,
@@ -206,6 +208,7 @@ pub async fn audit_retention(tx: &mut OrgTx) -> Result<Option<i32>, sqlx::Error>
 
 /// Sets how long audit events are kept; the maintenance job removes older
 /// ones (recording that it did). Returns whether anything changed.
+#[tracing::instrument(skip_all)]
 pub async fn set_audit_retention(
     tx: &mut OrgTx,
     meta: &RequestMeta,
@@ -234,6 +237,7 @@ pub async fn set_audit_retention(
 
 /// Moves the organization to a new URL name. The old one keeps answering
 /// with a page that points to the new login link.
+#[tracing::instrument(skip_all)]
 pub async fn change_slug(
     tx: &mut OrgTx,
     meta: &RequestMeta,
@@ -289,6 +293,7 @@ pub async fn change_slug(
 /// invitations, SSO settings, its audit log), once `typed_name` matches its
 /// name exactly. The organization's own audit log goes with it, so the
 /// deletion is recorded in `deleted_organization`, in the same transaction.
+#[tracing::instrument(skip_all)]
 pub async fn delete(
     tx: &mut OrgTx,
     meta: &RequestMeta,

@@ -4,6 +4,7 @@ use super::*;
 
 /// Sends a one-time sign-in link if the address belongs to an account that
 /// may use it (verified, and a member of `org` when given). Always "works".
+#[tracing::instrument(skip_all)]
 pub async fn request_sign_in_link(
     env: &AuthEnv<'_>,
     email: &Email,
@@ -65,6 +66,7 @@ pub enum LinkFailure {
 
 /// Uses a sign-in link. Having the link proves control of the mailbox, so
 /// the address counts as verified from now on.
+#[tracing::instrument(skip_all)]
 pub async fn sign_in_with_link(
     env: &AuthEnv<'_>,
     token: &str,

@@ -3,6 +3,7 @@
 use super::*;
 
 /// Sends a reset link if the address has an account. Always "works".
+#[tracing::instrument(skip_all)]
 pub async fn request_password_reset(env: &AuthEnv<'_>, email: &Email) -> Result<(), AppError> {
     limit_email_requests(env, email.as_str()).await?;
     let Some(identity) = lookup::user_for_sign_in(env.db, email.as_str()).await? else {
@@ -54,6 +55,7 @@ pub async fn check_reset_token(db: &Db, token: &str) -> Result<Result<(), TokenP
 /// user, kills their other reset links, and records the reset in each of
 /// their organizations. Rate limited per client address; a link that does
 /// not work is refused before the (expensive) hash is computed.
+#[tracing::instrument(skip_all)]
 pub async fn reset_password(
     env: &AuthEnv<'_>,
     token: &str,

@@ -47,6 +47,7 @@ impl SignInFailure {
 
 /// Checks an email and password; with `org`, also that the user is a member
 /// of it. A failure into a known org is recorded in that org's audit log.
+#[tracing::instrument(skip_all)]
 pub async fn sign_in_with_password(
     env: &AuthEnv<'_>,
     email: &str,
@@ -277,6 +278,7 @@ pub enum Entered {
 /// `break_glass` is an owner's explicit request to use a password although
 /// the org enforces SSO — the way back in when the provider is broken. It
 /// counts for owners only and is marked in the audit log.
+#[tracing::instrument(skip_all)]
 pub async fn enter_org(
     db: &Db,
     session: &tower_sessions::Session,
@@ -354,6 +356,7 @@ pub async fn enter_org(
 
 /// Records `auth.switched_out` in the org being left; returns its name, or
 /// `None` when the user is no longer a member there.
+#[tracing::instrument(skip_all)]
 pub async fn record_switch_out(
     db: &Db,
     meta: &RequestMeta,

@@ -25,6 +25,7 @@ pub enum SignUpOutcome {
 
 /// Creates the user, their organization (they own it) and a verification
 /// mail, all in one transaction.
+#[tracing::instrument(skip_all)]
 pub async fn sign_up(env: &AuthEnv<'_>, form: SignUp) -> Result<SignUpOutcome, AppError> {
     rate_limit::hit(env.db, &env.ip_bucket("sign_up"), env.limits.sign_up_per_ip).await?;
     // Hash first, whatever happens next, so timing does not tell.
@@ -123,6 +124,7 @@ pub struct Verified {
 /// the password also receives the mail, and the password stays. Opened
 /// anywhere else it proves only the mailbox, so the password (perhaps a
 /// stranger's, who typed someone else's address) is removed.
+#[tracing::instrument(skip_all)]
 pub async fn verify_email(
     env: &AuthEnv<'_>,
     token: &str,

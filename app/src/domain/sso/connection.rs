@@ -136,6 +136,7 @@ pub struct Settings {
 /// Saves the connection after discovering the provider. Changing the issuer
 /// or the client id needs the secret again, turns the connection off until
 /// it is tested again, and forgets the identities it linked.
+#[tracing::instrument(skip_all)]
 pub async fn save(
     tx: &mut OrgTx,
     meta: &RequestMeta,
@@ -357,6 +358,7 @@ pub async fn record_test(
 /// Turns the connection on or off (true when that changed anything). On
 /// needs a successful test since the issuer or client id last changed; off
 /// also ends enforcement.
+#[tracing::instrument(skip_all)]
 pub async fn set_enabled(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Result<bool, AppError> {
     let connection = load(tx)
         .await?
@@ -397,6 +399,7 @@ pub async fn set_enabled(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Result
 /// when that changed anything). Sessions of the org that did not sign in
 /// through SSO end at their next request (owners' break-glass sessions
 /// excepted): the membership check reads the requirement every time.
+#[tracing::instrument(skip_all)]
 pub async fn set_enforced(tx: &mut OrgTx, meta: &RequestMeta, on: bool) -> Result<bool, AppError> {
     let connection = load(tx)
         .await?

@@ -71,6 +71,7 @@ fn target(id: Uuid, domain: &str) -> Target {
 }
 
 /// Claims a domain (unverified until its TXT record is found).
+#[tracing::instrument(skip_all)]
 pub async fn add(tx: &mut OrgTx, meta: &RequestMeta, domain: &EmailDomain) -> Result<(), AppError> {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -107,6 +108,7 @@ pub async fn add(tx: &mut OrgTx, meta: &RequestMeta, domain: &EmailDomain) -> Re
 /// Looks for the domain's TXT record now. `Ok(Err(message))` says why it
 /// is not verified; the attempt is recorded either way. `Ok(Ok(Some(domain)))`
 /// when it has just been verified, `Ok(Ok(None))` when it was already.
+#[tracing::instrument(skip_all)]
 pub async fn verify(
     tx: &mut OrgTx,
     meta: &RequestMeta,
@@ -208,6 +210,7 @@ pub async fn verify(
     Ok(found.map(|()| Some(row.domain)))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn remove(tx: &mut OrgTx, meta: &RequestMeta, id: Uuid) -> Result<String, AppError> {
     let domain = sqlx::query_scalar!(
         "delete from sso_domain where org_id = $1 and sso_domain_id = $2 returning domain",

@@ -98,7 +98,7 @@ pub async fn record_for_user(
     let email = sqlx::query_scalar!("select email from app_user where user_id = $1", user_id.0)
         .fetch_one(tx.conn())
         .await?;
-    for org in tx.memberships(only).await? {
+    for org in tx.own_orgs(only).await? {
         tx.point_at(Some(&org)).await?;
         let actor = Some((Some(user_id), Some(email.clone())));
         insert(tx.conn(), org.org_id(), actor, meta, event.clone()).await?;

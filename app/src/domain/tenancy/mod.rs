@@ -344,7 +344,7 @@ impl UserTx {
     /// The organizations the user belongs to (or just `only`, when they
     /// belong to it), as values only this module makes, so that
     /// [`UserTx::point_at`] can only point at one of them.
-    pub async fn memberships(&mut self, only: Option<OrgId>) -> Result<Vec<OwnOrg>, sqlx::Error> {
+    pub async fn own_orgs(&mut self, only: Option<OrgId>) -> Result<Vec<OwnOrg>, sqlx::Error> {
         let orgs = sqlx::query_scalar!(
             "select org_id from membership where user_id = $1 and ($2::uuid is null or org_id = $2)",
             self.user_id.0,
@@ -356,7 +356,7 @@ impl UserTx {
     }
 
     /// Points the transaction's context at one of the user's own
-    /// organizations (from [`UserTx::memberships`]), or back at the user
+    /// organizations (from [`UserTx::own_orgs`]), or back at the user
     /// alone with `None`. For writing the person's own events into each of
     /// their organizations (`audit::record_for_user`).
     pub async fn point_at(&mut self, org: Option<&OwnOrg>) -> Result<(), sqlx::Error> {
@@ -379,7 +379,7 @@ impl UserTx {
     }
 }
 
-/// One of a user's own organizations, read by [`UserTx::memberships`] in
+/// One of a user's own organizations, read by [`UserTx::own_orgs`] in
 /// that user's transaction; nothing outside this module can make one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OwnOrg(OrgId);

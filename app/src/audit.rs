@@ -13,6 +13,7 @@ pub enum ActionGroup {
     Roles,
     Sso,
     Settings,
+    Security,
     Projects,
 }
 
@@ -24,6 +25,7 @@ impl ActionGroup {
         ActionGroup::Roles,
         ActionGroup::Sso,
         ActionGroup::Settings,
+        ActionGroup::Security,
         ActionGroup::Projects,
     ];
 
@@ -36,6 +38,7 @@ impl ActionGroup {
             ActionGroup::Roles => "roles",
             ActionGroup::Sso => "sso",
             ActionGroup::Settings => "settings",
+            ActionGroup::Security => "security",
             ActionGroup::Projects => "projects",
         }
     }
@@ -48,6 +51,7 @@ impl ActionGroup {
             ActionGroup::Roles => "Roles",
             ActionGroup::Sso => "Single sign-on",
             ActionGroup::Settings => "Settings",
+            ActionGroup::Security => "Account security",
             ActionGroup::Projects => "Projects",
         }
     }
@@ -138,6 +142,11 @@ audit_actions! {
     SsoIdentityLinked   => "sso.identity_linked",    Sso,         "linked their account to the identity provider";
     AuditRetentionChanged => "org.audit_retention_changed", Settings, "changed how long audit events are kept";
     AuditPurged         => "audit.purged",           Settings,    "removed audit events older than the retention period";
+    TotpEnabled         => "mfa.totp_enabled",       Security,    "turned on two-step sign-in with an authenticator app";
+    TotpDisabled        => "mfa.totp_disabled",      Security,    "turned off two-step sign-in";
+    RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated", Security, "made new recovery codes (the old ones stopped working)";
+    RecoveryCodeUsed    => "mfa.recovery_code_used", Security,    "used a recovery code for the second step of signing in";
+    SecondFactorFailed  => "mfa.check_failed",       Security,    "entered a wrong second-step code";
     ProjectCreated      => "project.created",        Projects,    "created a project";
     ProjectUpdated      => "project.updated",        Projects,    "changed a project";
     ProjectArchived     => "project.archived",       Projects,    "archived a project";

@@ -16,8 +16,9 @@ use {
         domain::{
             accounts,
             audit::{self, Event},
-            auth::{self, LinkFailure, SignUpOutcome},
+            auth::{self, HowSignedIn, LinkFailure, SignUpOutcome},
             orgs::{CreateOrgError, create_organization},
+            second_factor,
             session::{self, AuthMethod, SignUpMarker, SwitchIntent},
             tenancy::{UserScope, lookup},
             tokens::TokenProblem,
@@ -155,6 +156,7 @@ pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
                     org_id,
                     AuthMethod::EmailLink,
                     false,
+                    false,
                 )
                 .await
                 .map_err(session_error)?;
@@ -238,67 +240,79 @@ pub async fn sign_in(
                         .into_error(org.as_ref().map(|o| o.name.as_str()))
                         .keeping(&keep)
                 })?;
-        enter_after_authentication(&ctx, authenticated, org.as_ref(), break_glass.is_some()).await
+        let how = HowSignedIn {
+            break_glass: break_glass.is_some(),
+            ..HowSignedIn::first_factor(authenticated.method)
+        };
+        enter_after_authentication(&ctx, authenticated.user_id, org.as_ref(), how).await
     })
     .await
 }
 
 /// After a successful authentication: into the given org, or route a
-/// `/login` user by how many organizations they belong to.
+/// `/login` user by how many organizations they belong to. An account with
+/// a second factor is asked for it first, before any org session and
+/// before the picker (whose pending sign-in could create organizations).
 #[cfg(feature = "ssr")]
-async fn enter_after_authentication(
+pub(crate) async fn enter_after_authentication(
     ctx: &Ctx,
-    who: auth::Authenticated,
+    user_id: UserId,
     org: Option<&lookup::OrgSummary>,
-    break_glass: bool,
+    how: HowSignedIn,
 ) -> Result<(), AppError> {
     if let Some(org) = org {
-        return enter_org_now(
-            ctx,
-            who.user_id,
-            org,
-            who.method,
-            IfSsoRequired::Refuse,
-            break_glass,
-        )
-        .await;
+        return enter_org_now(ctx, user_id, org, how, IfSsoRequired::Refuse).await;
     }
-    let mut tx = UserScope::begin(ctx.db(), who.user_id).await?;
+    let mut tx = UserScope::begin(ctx.db(), user_id).await?;
     let orgs = accounts::memberships(&mut tx).await?;
     tx.commit().await?;
-    match orgs.as_slice() {
-        [only] => {
-            let org = lookup::OrgSummary {
-                org_id: only.org_id,
-                slug: only.slug.clone(),
-                name: only.name.clone(),
-            };
-            enter_org_now(
-                ctx,
-                who.user_id,
-                &org,
-                who.method,
-                IfSsoRequired::GoToProvider,
-                false,
-            )
-            .await
-        }
-        [] => {
-            session::start_pending(&ctx.session, who.user_id, who.method)
-                .await
-                .map_err(session_error)?;
-            redirect("/orgs/new");
-            Ok(())
-        }
-        _ => {
-            session::start_pending(&ctx.session, who.user_id, who.method)
-                .await
-                .map_err(session_error)?;
-            redirect("/orgs");
-            Ok(())
-        }
+    if let [only] = orgs.as_slice() {
+        let org = lookup::OrgSummary {
+            org_id: only.org_id,
+            slug: only.slug.clone(),
+            name: only.name.clone(),
+        };
+        let how = HowSignedIn {
+            break_glass: false,
+            ..how
+        };
+        return enter_org_now(ctx, user_id, &org, how, IfSsoRequired::GoToProvider).await;
     }
+    if how.second_factor.is_none() && second_factor::has_second_factor(ctx.db(), user_id).await? {
+        session::start_second_step(
+            &ctx.session,
+            session::SecondStep {
+                user_id,
+                method: how.method,
+                org_id: None,
+                break_glass: false,
+                authenticated_at: session::now(),
+            },
+        )
+        .await
+        .map_err(session_error)?;
+        redirect(SECOND_STEP_PAGE);
+        return Ok(());
+    }
+    session::start_pending(
+        &ctx.session,
+        user_id,
+        how.method,
+        how.second_factor.is_some(),
+    )
+    .await
+    .map_err(session_error)?;
+    redirect(if orgs.is_empty() {
+        "/orgs/new"
+    } else {
+        "/orgs"
+    });
+    Ok(())
 }
+
+/// Where a sign-in waiting for its second factor is sent.
+#[cfg(feature = "ssr")]
+pub(crate) const SECOND_STEP_PAGE: &str = "/login/second-step";
 
 /// What to do when the org requires single sign-on and the user came
 /// another way.
@@ -318,23 +332,16 @@ pub(crate) async fn enter_org_now(
     ctx: &Ctx,
     user_id: UserId,
     org: &lookup::OrgSummary,
-    method: AuthMethod,
+    how: HowSignedIn,
     if_sso: IfSsoRequired,
-    break_glass: bool,
 ) -> Result<(), AppError> {
-    match auth::enter_org(
-        ctx.db(),
-        &ctx.session,
-        &ctx.meta,
-        user_id,
-        org,
-        method,
-        break_glass,
-    )
-    .await?
-    {
+    match auth::enter_org(ctx.db(), &ctx.session, &ctx.meta, user_id, org, how).await? {
         auth::Entered::InOrg => {
             redirect(&format!("/o/{}", org.slug));
+            Ok(())
+        }
+        auth::Entered::SecondStep => {
+            redirect(SECOND_STEP_PAGE);
             Ok(())
         }
         auth::Entered::SsoRequired { email } if if_sso == IfSsoRequired::GoToProvider => {
@@ -416,7 +423,13 @@ pub async fn use_sign_in_link(token: String, org: Option<String>) -> Result<(), 
             // An owner's emailed link counts as break-glass where the org
             // requires SSO: it proves the mailbox, and the owner's way in
             // must not hang on a password others can keep throttled.
-            Ok(who) => enter_after_authentication(&ctx, who, org.as_ref(), true).await,
+            Ok(who) => {
+                let how = HowSignedIn {
+                    break_glass: true,
+                    ..HowSignedIn::first_factor(who.method)
+                };
+                enter_after_authentication(&ctx, who.user_id, org.as_ref(), how).await
+            }
             Err(LinkFailure::Token(TokenProblem::Expired)) => Err(AppError::field(
                 "",
                 "This sign-in link has expired. Ask for a new one below.",
@@ -446,13 +459,18 @@ pub async fn enter_org(slug: String) -> Result<(), AppError> {
         let org = lookup::org_by_slug(ctx.db(), slug.trim())
             .await?
             .ok_or(AppError::NotFound)?;
+        let how = HowSignedIn {
+            second_factor: pending
+                .second_factor
+                .then_some(second_factor::Used::Earlier),
+            ..HowSignedIn::first_factor(pending.method)
+        };
         enter_org_now(
             &ctx,
             pending.user_id,
             &org,
-            pending.method,
+            how,
             IfSsoRequired::GoToProvider,
-            false,
         )
         .await
         .map_err(|e| {
@@ -474,13 +492,13 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
     with_ctx(async move |ctx| {
         auth::limit_org_creation(&ctx.auth_env()).await?;
         let policy = ctx.state.settings.session;
-        let (user_id, method) =
+        let (user_id, method, passed_second_factor) =
             if let Some(p) = session::live_pending(ctx.db(), &ctx.session, &policy).await? {
-                (p.user_id, p.method)
+                (p.user_id, p.method, p.second_factor)
             } else {
                 let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
                 drop(tx);
-                (current.user_id, current.method)
+                (current.user_id, current.method, current.second_factor)
             };
         let slug = if slug.trim().is_empty() {
             OrgSlug::suggest(&org_name)
@@ -515,15 +533,11 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
             name: name.as_str().to_string(),
         };
         tx.commit().await?;
-        enter_org_now(
-            &ctx,
-            user_id,
-            &org,
-            method,
-            IfSsoRequired::GoToProvider,
-            false,
-        )
-        .await
+        let how = HowSignedIn {
+            second_factor: passed_second_factor.then_some(second_factor::Used::Earlier),
+            ..HowSignedIn::first_factor(method)
+        };
+        enter_org_now(&ctx, user_id, &org, how, IfSsoRequired::GoToProvider).await
     })
     .await
 }

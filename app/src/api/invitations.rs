@@ -142,9 +142,8 @@ async fn enter(ctx: &Ctx, joined: Joined, method: AuthMethod) -> Result<(), AppE
         ctx,
         joined.user_id,
         &org,
-        method,
+        crate::domain::auth::HowSignedIn::first_factor(method),
         IfSsoRequired::GoToProvider,
-        false,
     )
     .await
 }

@@ -1,6 +1,7 @@
 //! Server functions, by area. Each is thin: context, validation, one call
 //! into the domain layer.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -10,6 +11,7 @@ pub mod members;
 #[cfg(feature = "ssr")]
 pub mod navigation;
 pub mod projects;
+pub mod second_step;
 pub mod session;
 pub mod settings;
 pub mod sso;

@@ -207,12 +207,19 @@ pub async fn get_org_home(slug: String) -> Result<OrgHome, AppError> {
             org_name: tx.org().name.clone(),
             role: tx.actor().role,
             member_count: members::count(tx).await?,
-            signed_in_with: match current.method {
-                session::AuthMethod::Password => "your password",
-                session::AuthMethod::EmailLink => "an emailed link",
-                session::AuthMethod::Sso => "single sign-on",
-            }
-            .to_string(),
+            signed_in_with: format!(
+                "{}{}",
+                match current.method {
+                    session::AuthMethod::Password => "your password",
+                    session::AuthMethod::EmailLink => "an emailed link",
+                    session::AuthMethod::Sso => "single sign-on",
+                },
+                if current.second_factor {
+                    " and a second-step code"
+                } else {
+                    ""
+                }
+            ),
             signed_in_at: current.authenticated_at,
         })
     })

@@ -373,18 +373,10 @@ pub(crate) async fn enter(
     org: &OrgSummary,
     user_id: crate::ids::UserId,
 ) -> Result<String, AppError> {
-    match auth::enter_org(
-        ctx.db(),
-        &ctx.session,
-        &ctx.meta,
-        user_id,
-        org,
-        AuthMethod::Sso,
-        false,
-    )
-    .await?
-    {
+    let how = auth::HowSignedIn::first_factor(AuthMethod::Sso);
+    match auth::enter_org(ctx.db(), &ctx.session, &ctx.meta, user_id, org, how).await? {
         Entered::InOrg => Ok(format!("/o/{}", org.slug)),
+        Entered::SecondStep => Ok(super::auth::SECOND_STEP_PAGE.to_string()),
         // Not reachable for an SSO sign-in; kept total.
         Entered::SsoRequired { .. } => Ok(failed_page(Some(&org.slug), "sso_required")),
     }

@@ -144,6 +144,9 @@ fn OrgFrame(viewer: Viewer) -> impl IntoView {
                                 <p class="text-sm font-medium text-slate-900">{viewer.display_name.clone()}</p>
                                 <p class="truncate text-sm text-slate-500">{viewer.email.clone()}</p>
                             </div>
+                            <a href="/account" class="block rounded-lg px-3 py-2 text-sm text-slate-700 hover:bg-slate-100">
+                                "Your account"
+                            </a>
                             <ActionForm action=sign_out>
                                 <button
                                     type="submit"

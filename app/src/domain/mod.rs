@@ -16,6 +16,7 @@ pub mod password;
 pub mod projects;
 pub mod rate_limit;
 pub mod request;
+pub mod second_factor;
 pub mod session;
 pub mod sso;
 pub mod tenancy;

@@ -42,6 +42,10 @@ pub struct RateLimits {
     /// SSO callbacks from one address that belong to no sign-in under way
     /// in their browser; a burst of them is recorded once.
     pub stray_sso_callbacks_per_ip: Limit,
+    /// Wrong second-factor codes (authenticator or recovery) for one
+    /// account, from anywhere: the account is then locked out of the
+    /// second step until the window ends (codes are only six digits).
+    pub second_factor_failures_per_account: Limit,
     /// Invitation mails (new and resent) one member may send…
     pub invitations_per_inviter: Limit,
     /// …and one organization, whoever sends them.
@@ -60,6 +64,7 @@ impl Default for RateLimits {
             email_requests_per_account: Limit::per(5, 60 * MINUTE),
             email_requests_per_account_anywhere: Limit::per(30, 60 * MINUTE),
             stray_sso_callbacks_per_ip: Limit::per(20, 10 * MINUTE),
+            second_factor_failures_per_account: Limit::per(5, 15 * MINUTE),
             invitations_per_inviter: Limit::per(100, 60 * MINUTE),
             invitations_per_org: Limit::per(300, 60 * MINUTE),
         }
@@ -81,6 +86,7 @@ impl RateLimits {
             email_requests_per_account: scale(self.email_requests_per_account),
             email_requests_per_account_anywhere: scale(self.email_requests_per_account_anywhere),
             stray_sso_callbacks_per_ip: scale(self.stray_sso_callbacks_per_ip),
+            second_factor_failures_per_account: scale(self.second_factor_failures_per_account),
             invitations_per_inviter: scale(self.invitations_per_inviter),
             invitations_per_org: scale(self.invitations_per_org),
         }

@@ -44,6 +44,9 @@ pub struct OrgSession {
     /// and SSO ones count in an org that requires SSO.
     #[serde(default)]
     pub break_glass: bool,
+    /// The sign-in also passed a second factor (authenticator or recovery code).
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 /// A user who authenticated at `/login` and has not picked an org yet.
@@ -51,6 +54,24 @@ pub struct OrgSession {
 pub struct PendingSignIn {
     pub user_id: UserId,
     pub method: AuthMethod,
+    pub authenticated_at: i64,
+    /// The second step is done too (the account has a second factor).
+    #[serde(default)]
+    pub second_factor: bool,
+}
+
+/// A sign-in whose first factor is proven and which waits for the second
+/// (the account has an authenticator app): nothing in any organization is
+/// open to it. It lives as long as a pending sign-in, and a password reset
+/// voids it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondStep {
+    pub user_id: UserId,
+    pub method: AuthMethod,
+    /// The organization being entered; `None` at `/login`, where the
+    /// person is routed by their organizations once the step is done.
+    pub org_id: Option<OrgId>,
+    pub break_glass: bool,
     pub authenticated_at: i64,
 }
 
@@ -76,6 +97,8 @@ const ORG_SESSION: &str = "org_session";
 const PENDING: &str = "pending_sign_in";
 const SWITCH: &str = "switch_intent";
 const SIGN_UP: &str = "sign_up";
+const SECOND_STEP: &str = "second_step";
+const FRESH_RECOVERY_CODES: &str = "fresh_recovery_codes";
 
 /// How long sessions live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,6 +211,87 @@ pub async fn live_pending(
     }
 }
 
+/// The second step this browser waits for, if it still counts (as fresh as
+/// a pending sign-in, and not voided by a password reset since).
+pub async fn live_second_step(
+    db: &super::db::Db,
+    session: &Session,
+    policy: &SessionPolicy,
+) -> Result<Option<SecondStep>, crate::error::AppError> {
+    let session_error = |e: tower_sessions::session::Error| {
+        tracing::error!(error = %e, "session store failed");
+        crate::error::AppError::Internal
+    };
+    let Some(step) = session
+        .get::<SecondStep>(SECOND_STEP)
+        .await
+        .map_err(session_error)?
+    else {
+        return Ok(None);
+    };
+    let as_pending = PendingSignIn {
+        user_id: step.user_id,
+        method: step.method,
+        authenticated_at: step.authenticated_at,
+        second_factor: false,
+    };
+    let mut tx = super::tenancy::UserScope::begin(db, step.user_id).await?;
+    let valid_after = sqlx::query_scalar!(
+        "select sessions_valid_after from app_user where user_id = $1",
+        step.user_id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    match valid_after {
+        Some(valid_after)
+            if as_pending.is_fresh(policy, now()) && !as_pending.is_revoked(valid_after) =>
+        {
+            Ok(Some(step))
+        }
+        _ => {
+            session
+                .remove::<SecondStep>(SECOND_STEP)
+                .await
+                .map_err(session_error)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Holds a sign-in at its second step, under a new session id. What else
+/// the session holds stays (a switch under way, the org session being
+/// left), for the sign-in to finish with.
+pub async fn start_second_step(
+    session: &Session,
+    step: SecondStep,
+) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session.insert(SECOND_STEP, step).await
+}
+
+/// Recovery codes just made for `user_id`, kept until the page that shows
+/// them once has read them.
+pub async fn keep_fresh_recovery_codes(
+    session: &Session,
+    user_id: UserId,
+    codes: Vec<String>,
+) -> Result<(), tower_sessions::session::Error> {
+    session.insert(FRESH_RECOVERY_CODES, (user_id, codes)).await
+}
+
+/// Takes the recovery codes kept for `user_id`: a second read finds none.
+pub async fn take_fresh_recovery_codes(
+    session: &Session,
+    user_id: UserId,
+) -> Result<Vec<String>, tower_sessions::session::Error> {
+    let kept: Option<(UserId, Vec<String>)> = session.remove(FRESH_RECOVERY_CODES).await?;
+    Ok(kept
+        .filter(|(owner, _)| *owner == user_id)
+        .map(|(_, codes)| codes)
+        .unwrap_or_default())
+}
+
 /// Reads the signed-in org session, if any.
 pub async fn org_session(
     session: &Session,
@@ -221,6 +325,7 @@ pub async fn start_org_session(
     org_id: OrgId,
     method: AuthMethod,
     break_glass: bool,
+    second_factor: bool,
 ) -> Result<(), tower_sessions::session::Error> {
     session.clear().await;
     session.cycle_id().await?;
@@ -235,6 +340,7 @@ pub async fn start_org_session(
                 authenticated_at: now,
                 last_seen_at: now,
                 break_glass,
+                second_factor,
             },
         )
         .await
@@ -245,6 +351,7 @@ pub async fn start_pending(
     session: &Session,
     user_id: UserId,
     method: AuthMethod,
+    second_factor: bool,
 ) -> Result<(), tower_sessions::session::Error> {
     session.clear().await;
     session.cycle_id().await?;
@@ -255,6 +362,7 @@ pub async fn start_pending(
                 user_id,
                 method,
                 authenticated_at: now(),
+                second_factor,
             },
         )
         .await
@@ -310,6 +418,7 @@ mod tests {
             authenticated_at,
             last_seen_at,
             break_glass: false,
+            second_factor: false,
         }
     }
 

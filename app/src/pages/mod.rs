@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod account;
 pub mod audit;
 pub mod home;
 pub mod invitation;
@@ -10,6 +11,7 @@ pub mod org_home;
 pub mod orgs;
 pub mod password;
 pub mod projects;
+pub mod second_step;
 pub mod settings;
 pub mod sign_in;
 pub mod signup;

@@ -64,6 +64,19 @@ const READ_ONLY: &[(&str, &str)] = &[
     ("/api/projects/get", "reads a project"),
     ("/api/projects/recent", "reads recent projects"),
     ("/api/sso/get", "reads SSO settings"),
+    ("/api/account/get", "reads the signed-in person's account"),
+    (
+        "/api/account/totp_setup",
+        "keeps an unconfirmed authenticator secret; nothing is on (or audited) until it is confirmed",
+    ),
+    (
+        "/api/account/fresh_codes",
+        "reads, once, the recovery codes kept in the visitor's own session",
+    ),
+    (
+        "/api/auth/second_step",
+        "reads the visitor's own sign-in waiting for its code",
+    ),
     ("/api/audit/page", "reads the audit log"),
 ];
 
@@ -84,6 +97,10 @@ const STATE_CHANGING: &[&str] = &[
     "/api/auth/switch_org",
     "/api/auth/forgot_password",
     "/api/auth/reset_password",
+    "/api/auth/verify_second_step",
+    "/api/account/totp_confirm",
+    "/api/account/totp_disable",
+    "/api/account/recovery_codes",
     "/api/members/change_role",
     "/api/members/remove",
     "/api/members/leave",
@@ -572,6 +589,61 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     let response = olivia.submit("/api/auth/sign_out", "/o/hooli", &[]).await;
     succeeded(&response);
     ledger.check("/api/auth/sign_out", "auth.signed_out").await;
+
+    // Two-step sign-in: turning it on, new recovery codes, the second step
+    // of a sign-in, turning it off.
+    let grace = signed_in(&app, "globex", "grace@globex.test").await;
+    let (_, _, codes) = crate::second_factor::enrol(&grace).await;
+    ledger
+        .check("/api/account/totp_confirm", "mfa.totp_enabled")
+        .await;
+    let response = grace
+        .submit(
+            "/api/account/recovery_codes",
+            "/account",
+            &[("code", &codes[0])],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check(
+            "/api/account/recovery_codes",
+            "mfa.recovery_codes_regenerated",
+        )
+        .await;
+    let codes: Vec<String> = grace
+        .call("/api/account/fresh_codes", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let phone = app.browser();
+    let response = phone
+        .sign_in("globex", "grace@globex.test", DEMO_PASSWORD)
+        .await;
+    assert_eq!(location(&response), "/login/second-step");
+    let response = phone
+        .submit(
+            "/api/auth/verify_second_step",
+            "/login/second-step",
+            &[("code", &codes[0])],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/auth/verify_second_step", "mfa.recovery_code_used")
+        .await;
+    let response = phone
+        .submit(
+            "/api/account/totp_disable",
+            "/account",
+            &[("code", &codes[1])],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/account/totp_disable", "mfa.totp_disabled")
+        .await;
 
     // Single sign-on: the connection, its test sign-in, domains, policy.
     let response = adam

@@ -570,16 +570,20 @@ async fn every_table_with_an_org_id_has_rls_enabled_forced_and_org_id_in_its_key
         problems.push(format!("foreign key {fk} does not include org_id"));
     }
 
-    // The global tables that hold people and customers are protected too.
+    // The global tables that hold people and customers, and the person-owned
+    // ones (second factors), are protected too.
+    const PERSONAL: &[&str] = &["app_user", "user_totp", "recovery_code"];
     let global: Vec<(String, bool, bool)> = sqlx::query_as(
-        "select relname::text, relrowsecurity, relforcerowsecurity from pg_class where oid = 'app_user'::regclass",
+        "select relname::text, relrowsecurity, relforcerowsecurity from pg_class
+         where relname = any($1) and relkind = 'r' order by relname",
     )
+    .bind(PERSONAL)
     .fetch_all(&db.superuser)
     .await
     .unwrap();
-    if global != [("app_user".to_string(), true, true)] {
+    if global.len() != PERSONAL.len() || global.iter().any(|(_, on, forced)| !on || !forced) {
         problems.push(format!(
-            "app_user must have RLS enabled and forced: {global:?}"
+            "{PERSONAL:?} must have RLS enabled and forced: {global:?}"
         ));
     }
 

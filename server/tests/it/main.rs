@@ -10,5 +10,6 @@ mod audit_completeness;
 mod hardening;
 mod isolation;
 mod projects;
+mod second_factor;
 mod sign_in;
 mod sso;

@@ -185,18 +185,48 @@ pub async fn record_sign_in(
     switched_from: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<MemberTx, AppError> {
-    record_sign_in_with(db, org_id, user_id, method, switched_from, false, meta).await
+    let how = HowSignedIn {
+        method,
+        break_glass: false,
+        second_factor: None,
+    };
+    record_sign_in_with(db, org_id, user_id, how, switched_from, meta).await
+}
+
+/// How a sign-in proved who is there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HowSignedIn {
+    pub method: AuthMethod,
+    /// An owner's explicit request to use a password although the org
+    /// requires single sign-on (see [`enter_org`]).
+    pub break_glass: bool,
+    /// The second factor the sign-in passed, if it has passed one.
+    pub second_factor: Option<crate::domain::second_factor::Used>,
+}
+
+impl HowSignedIn {
+    pub fn first_factor(method: AuthMethod) -> Self {
+        Self {
+            method,
+            break_glass: false,
+            second_factor: None,
+        }
+    }
 }
 
 pub(super) async fn record_sign_in_with(
     db: &Db,
     org_id: OrgId,
     user_id: UserId,
-    method: AuthMethod,
+    how: HowSignedIn,
     switched_from: Option<&str>,
-    break_glass: bool,
     meta: &RequestMeta,
 ) -> Result<MemberTx, AppError> {
+    let HowSignedIn {
+        method,
+        break_glass,
+        second_factor,
+    } = how;
     let mut tx = Tenant::begin(db, org_id, user_id).await?;
     sqlx::query!(
         "update membership set last_sign_in_at = now() where org_id = $1 and user_id = $2",
@@ -208,6 +238,9 @@ pub(super) async fn record_sign_in_with(
     let mut details = serde_json::json!({ "method": method.as_str() });
     if break_glass {
         details["break_glass"] = true.into();
+    }
+    if let Some(used) = second_factor {
+        details["second_factor"] = used.as_str().into();
     }
     let event = match switched_from {
         Some(from) => {
@@ -268,12 +301,19 @@ pub enum Entered {
     /// The org requires single sign-on; nothing changed. `email` is the
     /// address to hint to the provider.
     SsoRequired { email: String },
+    /// The account has a second factor and this sign-in has not passed it
+    /// yet: the sign-in now waits at its second step (see
+    /// [`session::SecondStep`](crate::domain::session::SecondStep)); no
+    /// session in the org exists.
+    SecondStep,
 }
 
 /// Starts a session in `org` for a user who has just authenticated with
 /// `method`: the org's SSO policy is applied first; a session in another org
 /// ends (recorded there as a switch out); the sign-in is recorded (as a
-/// switch in when one is under way); the session id changes.
+/// switch in when one is under way); the session id changes. An account
+/// with a second factor gets no session until `second_factor` says the
+/// sign-in passed it: it waits at its second step instead.
 ///
 /// `break_glass` is an owner's explicit request to use a password although
 /// the org enforces SSO — the way back in when the provider is broken. It
@@ -285,9 +325,13 @@ pub async fn enter_org(
     meta: &RequestMeta,
     user_id: UserId,
     org: &lookup::OrgSummary,
-    method: AuthMethod,
-    break_glass: bool,
+    how: HowSignedIn,
 ) -> Result<Entered, AppError> {
+    let HowSignedIn {
+        method,
+        break_glass,
+        second_factor,
+    } = how;
     let session_error = |e: tower_sessions::session::Error| {
         tracing::error!(error = %e, "session store error");
         AppError::Internal
@@ -316,6 +360,24 @@ pub async fn enter_org(
         }
     }
 
+    if second_factor.is_none()
+        && crate::domain::second_factor::has_second_factor(db, user_id).await?
+    {
+        crate::domain::session::start_second_step(
+            session,
+            crate::domain::session::SecondStep {
+                user_id,
+                method,
+                org_id: Some(org.org_id),
+                break_glass,
+                authenticated_at: crate::domain::session::now(),
+            },
+        )
+        .await
+        .map_err(session_error)?;
+        return Ok(Entered::SecondStep);
+    }
+
     let intent = crate::domain::session::switch_intent(session)
         .await
         .map_err(session_error)?;
@@ -331,16 +393,13 @@ pub async fn enter_org(
     {
         switched_from = Some(name);
     }
-    let tx = record_sign_in_with(
-        db,
-        org.org_id,
-        user_id,
+    let how = HowSignedIn {
         method,
-        switched_from.as_deref(),
-        used_break_glass,
-        meta,
-    )
-    .await?;
+        break_glass: used_break_glass,
+        second_factor,
+    };
+    let tx =
+        record_sign_in_with(db, org.org_id, user_id, how, switched_from.as_deref(), meta).await?;
     tx.commit().await?;
     crate::domain::session::start_org_session(
         session,
@@ -348,6 +407,7 @@ pub async fn enter_org(
         org.org_id,
         method,
         used_break_glass,
+        second_factor.is_some(),
     )
     .await
     .map_err(session_error)?;

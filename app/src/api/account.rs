@@ -1,0 +1,186 @@
+//! The signed-in person's own account, whatever organization they are in:
+//! their profile and their second factor (authenticator app and recovery
+//! codes). Everything here runs in the person's own user scope.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use {
+    super::context::{Ctx, member, session_error, with_ctx},
+    super::navigation::redirect,
+    super::second_step::attempts,
+    crate::{
+        domain::{
+            accounts, second_factor,
+            session::{self, OrgSession},
+            tenancy::UserTx,
+        },
+        roles::Permission,
+    },
+};
+
+/// The account page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub display_name: String,
+    pub email: String,
+    /// The organization this session is in (the way back).
+    pub org_slug: String,
+    pub org_name: String,
+    /// Unix seconds since when the authenticator app is on, if it is.
+    pub totp_since: Option<i64>,
+    pub recovery_codes_left: i64,
+}
+
+/// The person signed in (in any organization), in their own user scope.
+#[cfg(feature = "ssr")]
+async fn me(ctx: &Ctx) -> Result<(UserTx, OrgSession, (String, String)), AppError> {
+    let (tx, current) = member(ctx, Permission::ViewWorkspace).await?;
+    let org = (tx.org().slug.clone(), tx.org().name.clone());
+    let user_tx = tx.into_user_scope().await?;
+    Ok((user_tx, current, org))
+}
+
+#[server(prefix = "/api", endpoint = "account/get")]
+pub async fn get_account() -> Result<Account, AppError> {
+    with_ctx(async move |ctx| {
+        let (mut tx, _, (org_slug, org_name)) = me(&ctx).await?;
+        let profile = accounts::profile(&mut tx).await?;
+        let status = second_factor::status(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Account {
+            display_name: profile.display_name,
+            email: profile.email,
+            org_slug,
+            org_name,
+            totp_since: status.totp_since.map(|t| t.unix_timestamp()),
+            recovery_codes_left: status.recovery_codes_left,
+        })
+    })
+    .await
+}
+
+/// What the authenticator set-up page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    /// Base32, for typing in by hand.
+    pub secret: String,
+    /// The QR code, as SVG markup made on the server.
+    pub qr_svg: String,
+    pub email: String,
+}
+
+/// Starts setting up an authenticator app (or shows the set-up under way).
+/// Nothing is on until [`confirm_totp`] gets a first code.
+#[server(prefix = "/api", endpoint = "account/totp_setup")]
+pub async fn get_totp_setup() -> Result<TotpSetup, AppError> {
+    with_ctx(async move |ctx| {
+        let (mut tx, _, _) = me(&ctx).await?;
+        let profile = accounts::profile(&mut tx).await?;
+        let enrolment =
+            second_factor::begin_enrolment(&mut tx, &ctx.state.sso.keys, &profile.email).await?;
+        tx.commit().await?;
+        Ok(TotpSetup {
+            secret: enrolment.secret,
+            qr_svg: enrolment.qr_svg,
+            email: profile.email,
+        })
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn check_code(code: &str) -> Result<(), AppError> {
+    if code.trim().is_empty() {
+        Err(AppError::field(
+            "code",
+            "Enter the six-digit code your authenticator app shows.",
+        ))
+    } else if code.len() > 64 {
+        Err(AppError::field(
+            "code",
+            "That is not a code we sent or made.",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Turns the authenticator app on with its first code, and shows the
+/// recovery codes once.
+#[server(prefix = "/api", endpoint = "account/totp_confirm")]
+pub async fn confirm_totp(code: String) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        check_code(&code)?;
+        let (mut tx, current, _) = me(&ctx).await?;
+        let codes =
+            second_factor::confirm_enrolment(&mut tx, &ctx.state.sso.keys, &attempts(&ctx), &code)
+                .await?;
+        tx.commit().await?;
+        show_codes_once(&ctx, &current, codes).await
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+async fn show_codes_once(
+    ctx: &Ctx,
+    current: &OrgSession,
+    codes: Vec<String>,
+) -> Result<(), AppError> {
+    session::keep_fresh_recovery_codes(&ctx.session, current.user_id, codes)
+        .await
+        .map_err(session_error)?;
+    redirect("/account/recovery-codes");
+    Ok(())
+}
+
+/// Turns the authenticator app off (and the recovery codes with it); a
+/// current code or a recovery code is required.
+#[server(prefix = "/api", endpoint = "account/totp_disable")]
+pub async fn disable_totp(code: String) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        check_code(&code)?;
+        let (mut tx, _, _) = me(&ctx).await?;
+        second_factor::disable(&mut tx, &ctx.state.sso.keys, &attempts(&ctx), &code).await?;
+        tx.commit().await?;
+        redirect("/account?notice=totp_off");
+        Ok(())
+    })
+    .await
+}
+
+/// Replaces the recovery codes; a current code or a recovery code is
+/// required.
+#[server(prefix = "/api", endpoint = "account/recovery_codes")]
+pub async fn regenerate_recovery_codes(code: String) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        check_code(&code)?;
+        let (mut tx, current, _) = me(&ctx).await?;
+        let codes = second_factor::regenerate_recovery_codes(
+            &mut tx,
+            &ctx.state.sso.keys,
+            &attempts(&ctx),
+            &code,
+        )
+        .await?;
+        tx.commit().await?;
+        show_codes_once(&ctx, &current, codes).await
+    })
+    .await
+}
+
+/// The recovery codes just made, once: a second call finds none.
+#[server(prefix = "/api", endpoint = "account/fresh_codes")]
+pub async fn take_recovery_codes() -> Result<Vec<String>, AppError> {
+    with_ctx(async move |ctx| {
+        let (tx, current, _) = me(&ctx).await?;
+        tx.commit().await?;
+        session::take_fresh_recovery_codes(&ctx.session, current.user_id)
+            .await
+            .map_err(session_error)
+    })
+    .await
+}

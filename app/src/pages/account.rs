@@ -1,0 +1,340 @@
+//! `/account`: the signed-in person's own account, whatever organization
+//! they are in — who they are, and two-step sign-in (an authenticator app
+//! and recovery codes). `/account/two-step` sets the app up, and
+//! `/account/recovery-codes` shows fresh recovery codes once.
+
+use crate::{
+    api::account::{
+        Account, ConfirmTotp, DisableTotp, RegenerateRecoveryCodes, TotpSetup, get_account,
+        get_totp_setup, take_recovery_codes,
+    },
+    components::{
+        form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
+        layout::Logo,
+        page::PageHeader,
+    },
+    error::AppError,
+};
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::{components::Redirect, hooks::use_query_map};
+
+/// The frame of the account pages: the logo, and the way back into the
+/// organization this session is in.
+#[component]
+fn AccountFrame(org_slug: String, org_name: String, children: Children) -> impl IntoView {
+    view! {
+        <div class="flex min-h-full flex-col bg-slate-50">
+            <header class="border-b border-slate-200 bg-white">
+                <div class="mx-auto flex h-16 max-w-3xl items-center justify-between px-4 sm:px-6">
+                    <Logo />
+                    <a href=format!("/o/{org_slug}") class="rounded-lg px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100">
+                        {format!("← Back to {org_name}")}
+                    </a>
+                </div>
+            </header>
+            <main class="mx-auto w-full max-w-3xl flex-1 px-4 py-8 sm:px-6">{children()}</main>
+        </div>
+    }
+}
+
+/// Not signed in (or the session ended): to the sign-in page.
+fn signed_out(error: AppError) -> impl IntoView {
+    match error {
+        AppError::Unauthenticated => Either::Left(view! { <Redirect path="/login" /> }),
+        other => Either::Right(view! {
+            <div class="mx-auto max-w-md px-4 py-16"><FormAlert message=Signal::derive(move || Some(other.to_string())) /></div>
+        }),
+    }
+}
+
+#[component]
+fn Card(title: &'static str, description: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <section class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
+            <h2 class="font-semibold text-slate-900">{title}</h2>
+            <p class="mt-1 text-sm text-slate-600">{description}</p>
+            <div class="mt-4">{children()}</div>
+        </section>
+    }
+}
+
+fn day(unix: i64) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let disable = ServerAction::<DisableTotp>::new();
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let account = Resource::new(move || disable.version().get(), |_| get_account());
+    view! {
+        <Title text="Your account" />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(account) => Either::Left(view! { <AccountView account disable regenerate /> }),
+                    Err(e) => Either::Right(signed_out(e)),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AccountView(
+    account: Account,
+    disable: ServerAction<DisableTotp>,
+    regenerate: ServerAction<RegenerateRecoveryCodes>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let notice = move || match query.read().get("notice").as_deref() {
+        Some("totp_off") => Some(view! {
+            <Notice>"Two-step sign-in is off. Your password (or emailed link) alone signs you in now."</Notice>
+        }),
+        _ => None,
+    };
+    let Account {
+        display_name,
+        email,
+        org_slug,
+        org_name,
+        totp_since,
+        recovery_codes_left,
+    } = account;
+    view! {
+        <AccountFrame org_slug org_name>
+            <PageHeader title="Your account" subtitle="These settings are yours: they follow you into every organization you belong to." />
+            <div class="mt-6">{notice}</div>
+            <div class="mt-6 space-y-6">
+                <Card title="Profile" description="How you appear to the people you work with.">
+                    <dl class="grid gap-4 text-sm sm:grid-cols-2">
+                        <div>
+                            <dt class="text-slate-500">"Name"</dt>
+                            <dd class="mt-1 font-medium text-slate-900">{display_name}</dd>
+                        </div>
+                        <div>
+                            <dt class="text-slate-500">"Email"</dt>
+                            <dd class="mt-1 font-medium text-slate-900">{email}</dd>
+                        </div>
+                    </dl>
+                </Card>
+                {match totp_since {
+                    None => Either::Left(view! { <TwoStepOff /> }),
+                    Some(since) => Either::Right(view! {
+                        <TwoStepOn since recovery_codes_left disable regenerate />
+                    }),
+                }}
+            </div>
+        </AccountFrame>
+    }
+}
+
+#[component]
+fn TwoStepOff() -> impl IntoView {
+    view! {
+        <Card
+            title="Two-step sign-in"
+            description="Off. Add an authenticator app, and signing in will also ask for a six-digit code from your phone, so a stolen password alone is not enough."
+        >
+            <a
+                href="/account/two-step"
+                class="inline-flex items-center rounded-lg bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500"
+            >
+                "Set up an authenticator app"
+            </a>
+        </Card>
+    }
+}
+
+#[component]
+fn TwoStepOn(
+    since: i64,
+    recovery_codes_left: i64,
+    disable: ServerAction<DisableTotp>,
+    regenerate: ServerAction<RegenerateRecoveryCodes>,
+) -> impl IntoView {
+    let disable_errors = FormErrors::new(action_error(disable), &["code"]);
+    let regenerate_errors = FormErrors::new(action_error(regenerate), &["code"]);
+    let codes_class = if recovery_codes_left <= 2 {
+        "font-medium text-amber-700"
+    } else {
+        "font-medium text-slate-900"
+    };
+    view! {
+        <Card title="Two-step sign-in" description="On. Signing in asks for a code from your authenticator app after your password, emailed link or single sign-on.">
+            <div class="flex flex-wrap items-center gap-x-6 gap-y-2 text-sm">
+                <span class="inline-flex items-center gap-2 rounded-full bg-emerald-50 px-3 py-1 font-medium text-emerald-700 ring-1 ring-emerald-200" data-testid="two-step-on">
+                    "Authenticator app"
+                </span>
+                <span class="text-slate-600">{format!("Since {}", day(since))}</span>
+                <span class=codes_class data-testid="codes-left">
+                    {match recovery_codes_left {
+                        1 => "1 recovery code left".to_string(),
+                        n => format!("{n} recovery codes left"),
+                    }}
+                </span>
+            </div>
+            <div class="mt-6 grid gap-6 border-t border-slate-100 pt-6 sm:grid-cols-2">
+                <ActionForm action=regenerate attr:class="space-y-3">
+                    <h3 class="text-sm font-semibold text-slate-900">"New recovery codes"</h3>
+                    <p class="text-sm text-slate-600">"Makes ten new codes; the old ones stop working."</p>
+                    <FormAlert message=regenerate_errors.form() />
+                    <Field
+                        label="Current code"
+                        name="code"
+                        id="regenerate-code"
+                        autocomplete="one-time-code"
+                        maxlength=64
+                        error=regenerate_errors.field("code")
+                    />
+                    <Submit label="Make new codes" pending=regenerate.pending() working="Making…" />
+                </ActionForm>
+                <ActionForm action=disable attr:class="space-y-3">
+                    <h3 class="text-sm font-semibold text-slate-900">"Turn off"</h3>
+                    <p class="text-sm text-slate-600">"Removes the app and your recovery codes from your account."</p>
+                    <FormAlert message=disable_errors.form() />
+                    <Field
+                        label="Current code"
+                        name="code"
+                        id="disable-code"
+                        autocomplete="one-time-code"
+                        maxlength=64
+                        error=disable_errors.field("code")
+                    />
+                    <button
+                        type="submit"
+                        disabled=move || disable.pending().get()
+                        class="flex w-full items-center justify-center rounded-lg border border-red-200 bg-white px-4 py-2.5 text-sm font-semibold text-red-700 shadow-sm hover:bg-red-50 disabled:opacity-70"
+                    >
+                        "Turn off two-step sign-in"
+                    </button>
+                </ActionForm>
+            </div>
+        </Card>
+    }
+}
+
+/// `/account/two-step`: scan the QR code (or type the secret), then
+/// confirm with the first code.
+#[component]
+pub fn TwoStepSetupPage() -> impl IntoView {
+    let account = Resource::new(|| (), |_| get_account());
+    let setup = Resource::new(|| (), |_| get_totp_setup());
+    view! {
+        <Title text="Set up an authenticator app" />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match (account.await, setup.await) {
+                    (Ok(account), Ok(setup)) => Either::Left(view! { <SetupView account setup /> }),
+                    (Err(e), _) | (_, Err(e)) => Either::Right(match e {
+                        AppError::Conflict(_) => Either::Left(view! { <Redirect path="/account" /> }),
+                        other => Either::Right(signed_out(other)),
+                    }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SetupView(account: Account, setup: TotpSetup) -> impl IntoView {
+    let confirm = ServerAction::<ConfirmTotp>::new();
+    let errors = FormErrors::new(action_error(confirm), &["code"]);
+    // Groups of four are easier to type.
+    let grouped: String = setup
+        .secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    view! {
+        <AccountFrame org_slug=account.org_slug org_name=account.org_name>
+            <PageHeader title="Set up an authenticator app" subtitle="Any TOTP app works: 1Password, Google Authenticator, Microsoft Authenticator, Authy, Bitwarden…" />
+            <div class="mt-6 rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
+                <div class="grid gap-8 sm:grid-cols-[auto,1fr]">
+                    <div class="mx-auto w-52 shrink-0 rounded-xl border border-slate-200 bg-white p-2" data-testid="totp-qr" inner_html=setup.qr_svg></div>
+                    <ol class="space-y-5 text-sm text-slate-700">
+                        <li>
+                            <p class="font-semibold text-slate-900">"1. Scan the code with your app"</p>
+                            <p class="mt-1">"Or add an account by hand with this key (time-based, six digits):"</p>
+                            <p class="mt-2 select-all rounded-lg bg-slate-100 px-3 py-2 font-mono text-sm tracking-wider text-slate-900" data-testid="totp-secret">
+                                {grouped}
+                            </p>
+                            <p class="mt-1 text-xs text-slate-500">{format!("Account: {}", setup.email)}</p>
+                        </li>
+                        <li>
+                            <p class="font-semibold text-slate-900">"2. Enter the code the app shows"</p>
+                            <ActionForm action=confirm attr:class="mt-2 space-y-3">
+                                <FormAlert message=errors.form() />
+                                <Field
+                                    label="Six-digit code"
+                                    name="code"
+                                    autocomplete="one-time-code"
+                                    inputmode="numeric"
+                                    maxlength=64
+                                    error=errors.field("code")
+                                />
+                                <Submit label="Turn on two-step sign-in" pending=confirm.pending() working="Checking…" />
+                            </ActionForm>
+                        </li>
+                    </ol>
+                </div>
+            </div>
+        </AccountFrame>
+    }
+}
+
+/// `/account/recovery-codes`: the codes just made, shown this once.
+#[component]
+pub fn RecoveryCodesPage() -> impl IntoView {
+    let account = Resource::new(|| (), |_| get_account());
+    let codes = Resource::new(|| (), |_| take_recovery_codes());
+    view! {
+        <Title text="Your recovery codes" />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match (account.await, codes.await) {
+                    (Ok(account), Ok(codes)) => Either::Left(view! { <CodesView account codes /> }),
+                    (Err(e), _) | (_, Err(e)) => Either::Right(signed_out(e)),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CodesView(account: Account, codes: Vec<String>) -> impl IntoView {
+    let shown = !codes.is_empty();
+    view! {
+        <AccountFrame org_slug=account.org_slug org_name=account.org_name>
+            <PageHeader title="Your recovery codes" />
+            <div class="mt-6 rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
+                <Show
+                    when=move || shown
+                    fallback=|| view! {
+                        <p class="text-sm text-slate-600">
+                            "Recovery codes are shown only once, right after they are made. If you did not keep them, make new ones on your account page."
+                        </p>
+                    }
+                >
+                    <Notice>"Two-step sign-in is on. Keep these codes somewhere safe: each one signs you in once if you lose your phone. They will not be shown again."</Notice>
+                    <ul class="mt-5 grid grid-cols-2 gap-2 font-mono text-sm text-slate-900" data-testid="recovery-codes">
+                        {codes.clone().into_iter().map(|c| view! { <li class="rounded-lg bg-slate-100 px-3 py-2 text-center tracking-wider">{c}</li> }).collect_view()}
+                    </ul>
+                </Show>
+                <a
+                    href="/account"
+                    class="mt-6 inline-flex items-center rounded-lg bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500"
+                >
+                    "I have saved them — back to my account"
+                </a>
+            </div>
+        </AccountFrame>
+    }
+}

@@ -147,6 +147,8 @@ audit_actions! {
     RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated", Security, "made new recovery codes (the old ones stopped working)";
     RecoveryCodeUsed    => "mfa.recovery_code_used", Security,    "used a recovery code for the second step of signing in";
     SecondFactorFailed  => "mfa.check_failed",       Security,    "entered a wrong second-step code";
+    MfaRequired         => "org.mfa_required",       Security,    "made two-step sign-in mandatory for every member";
+    MfaOptional         => "org.mfa_optional",       Security,    "made two-step sign-in optional";
     ProjectCreated      => "project.created",        Projects,    "created a project";
     ProjectUpdated      => "project.updated",        Projects,    "changed a project";
     ProjectArchived     => "project.archived",       Projects,    "archived a project";

@@ -140,6 +140,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/login/link") view=LinkSignInPage ssr=SsrMode::Async />
                 <Route path=path!("/login/second-step") view=pages::second_step::SecondStepPage ssr=SsrMode::Async />
+                <Route path=path!("/login/set-up-two-step") view=pages::second_step::EnrolmentStepPage ssr=SsrMode::Async />
                 <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
                 <Route path=path!("/account/two-step") view=pages::account::TwoStepSetupPage ssr=SsrMode::Async />
                 <Route path=path!("/account/recovery-codes") view=pages::account::RecoveryCodesPage ssr=SsrMode::Async />

@@ -122,5 +122,31 @@ test('turn on an authenticator app, sign in with its code and a recovery code, t
   await expect(page.getByText('Two-step sign-in is off.')).toBeVisible();
   await expect(page.getByRole('link', { name: 'Set up an authenticator app' })).toBeVisible();
   await snap(page, testInfo, 'account-two-step-off');
+
+  // The owner requires it of everyone: her own next sign-in sets it up first.
+  await page.goto(`/o/${slug}/settings`);
+  await ready(page, javaScriptEnabled);
+  await page.getByRole('button', { name: 'Require two-step sign-in' }).click();
+  await expect(page.getByText('Two-step sign-in is now required')).toBeVisible();
+  await expect(page.getByText('Required for every member')).toBeVisible();
+  await snap(page, testInfo, 'settings-mfa-required');
+  await waitForMail(email, 'now requires two-step sign-in');
+  await signOut(page, slug);
+  await ready(page, javaScriptEnabled);
+  await page.getByTestId('password-form').getByLabel('Email').fill(email);
+  await page.getByTestId('password-form').getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect(page).toHaveURL('/login/set-up-two-step');
+  await expect(page.getByText(`Tess ${tag} requires two-step sign-in`)).toBeVisible();
+  await snap(page, testInfo, 'set-up-at-sign-in');
+  await ready(page, javaScriptEnabled);
+  const required = (await page.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
+  await page.getByLabel('Six-digit code').fill(codeAt(required, 0));
+  await page.getByRole('button', { name: 'Turn on and continue' }).click();
+  await expect(page).toHaveURL('/account/recovery-codes');
+  await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+  await page.goto(`/o/${slug}/members`);
+  await expect(page.getByTestId('two-step-badge')).toBeVisible();
+  await snap(page, testInfo, 'members-two-step');
   expect(errors).toEqual([]);
 });

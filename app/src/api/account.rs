@@ -92,7 +92,7 @@ pub async fn get_totp_setup() -> Result<TotpSetup, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn check_code(code: &str) -> Result<(), AppError> {
+pub(crate) fn check_code(code: &str) -> Result<(), AppError> {
     if code.trim().is_empty() {
         Err(AppError::field(
             "code",

@@ -287,6 +287,7 @@ pub(crate) async fn enter_after_authentication(
                 org_id: None,
                 break_glass: false,
                 authenticated_at: session::now(),
+                enrol: false,
             },
         )
         .await
@@ -313,6 +314,11 @@ pub(crate) async fn enter_after_authentication(
 /// Where a sign-in waiting for its second factor is sent.
 #[cfg(feature = "ssr")]
 pub(crate) const SECOND_STEP_PAGE: &str = "/login/second-step";
+
+/// Where a sign-in into an org that requires two-step sign-in is sent when
+/// the account has no second factor yet.
+#[cfg(feature = "ssr")]
+pub(crate) const SET_UP_SECOND_FACTOR_PAGE: &str = "/login/set-up-two-step";
 
 /// What to do when the org requires single sign-on and the user came
 /// another way.
@@ -342,6 +348,10 @@ pub(crate) async fn enter_org_now(
         }
         auth::Entered::SecondStep => {
             redirect(SECOND_STEP_PAGE);
+            Ok(())
+        }
+        auth::Entered::SetUpSecondFactor => {
+            redirect(SET_UP_SECOND_FACTOR_PAGE);
             Ok(())
         }
         auth::Entered::SsoRequired { email } if if_sso == IfSsoRequired::GoToProvider => {

@@ -25,6 +25,8 @@ pub struct MemberView {
     pub role: Role,
     pub joined: String,
     pub last_sign_in: Option<String>,
+    /// Has two-step sign-in (a second factor) on their account.
+    pub two_step: bool,
 }
 
 /// A pending invitation as the list shows it.
@@ -98,6 +100,7 @@ pub async fn get_members(
                     role: m.role,
                     joined: when(m.joined_at),
                     last_sign_in: m.last_sign_in_at.map(when),
+                    two_step: m.has_second_factor,
                 })
                 .collect(),
             next: next.map(|c| c.encode()),

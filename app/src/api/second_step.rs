@@ -36,6 +36,11 @@ pub struct SecondStepPage {
 pub async fn get_second_step() -> Result<SecondStepPage, AppError> {
     with_ctx(async move |ctx| {
         let step = live_step(&ctx).await?;
+        if step.enrol {
+            return Err(AppError::Conflict(
+                "This sign-in is setting up two-step sign-in.".into(),
+            ));
+        }
         let mut tx = UserScope::begin(ctx.db(), step.user_id).await?;
         let me = accounts::profile(&mut tx).await?;
         let org_name = match step.org_id {
@@ -62,6 +67,11 @@ async fn live_step(ctx: &Ctx) -> Result<session::SecondStep, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
+#[cfg(feature = "ssr")]
+fn timed_out() -> AppError {
+    AppError::field("", "This sign-in has timed out. Go back and sign in again.")
+}
+
 /// The checks of a second-factor code share these limits.
 #[cfg(feature = "ssr")]
 pub(crate) fn attempts(ctx: &Ctx) -> Attempts<'_> {
@@ -78,9 +88,11 @@ pub(crate) fn attempts(ctx: &Ctx) -> Attempts<'_> {
 #[server(prefix = "/api", endpoint = "auth/verify_second_step")]
 pub async fn verify_second_step(code: String) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
-        let step = live_step(&ctx).await.map_err(|_| {
-            AppError::field("", "This sign-in has timed out. Go back and sign in again.")
-        })?;
+        let step = live_step(&ctx)
+            .await
+            .ok()
+            .filter(|s| !s.enrol)
+            .ok_or_else(timed_out)?;
         if code.trim().is_empty() {
             return Err(AppError::field(
                 "code",
@@ -123,6 +135,113 @@ pub async fn verify_second_step(code: String) -> Result<(), AppError> {
                 enter_org_now(&ctx, step.user_id, &org, how, IfSsoRequired::Refuse).await
             }
             None => enter_after_authentication(&ctx, step.user_id, None, how).await,
+        }
+    })
+    .await
+}
+
+/// What the page that sets up two-step sign-in during a sign-in shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentStep {
+    pub email: String,
+    pub org_name: String,
+    pub setup: super::account::TotpSetup,
+}
+
+/// The sign-in this browser holds while its organization makes it set up
+/// two-step sign-in; `Unauthenticated` when there is none.
+#[server(prefix = "/api", endpoint = "auth/enrolment_step")]
+pub async fn get_enrolment_step() -> Result<EnrolmentStep, AppError> {
+    with_ctx(async move |ctx| {
+        let step = live_step(&ctx).await?;
+        if !step.enrol {
+            return Err(AppError::Unauthenticated);
+        }
+        let mut tx = UserScope::begin(ctx.db(), step.user_id).await?;
+        let me = accounts::profile(&mut tx).await?;
+        let org_name = own_org(&mut tx, step.org_id).await?.name;
+        let enrolment =
+            second_factor::begin_enrolment(&mut tx, &ctx.state.sso.keys, &me.email).await?;
+        tx.commit().await?;
+        Ok(EnrolmentStep {
+            email: me.email.clone(),
+            org_name,
+            setup: super::account::TotpSetup {
+                secret: enrolment.secret,
+                qr_svg: enrolment.qr_svg,
+                email: me.email,
+            },
+        })
+    })
+    .await
+}
+
+/// The organization the step is for, if the person still belongs to it.
+#[cfg(feature = "ssr")]
+async fn own_org(
+    tx: &mut crate::domain::tenancy::UserTx,
+    org_id: Option<crate::ids::OrgId>,
+) -> Result<lookup::OrgSummary, AppError> {
+    accounts::memberships(tx)
+        .await?
+        .into_iter()
+        .find(|m| Some(m.org_id) == org_id)
+        .map(|m| lookup::OrgSummary {
+            org_id: m.org_id,
+            slug: m.slug,
+            name: m.name,
+        })
+        .ok_or(AppError::NotFound)
+}
+
+/// Turns the authenticator on with its first code and finishes the
+/// sign-in into the organization that asked for it; the recovery codes
+/// are shown next, once.
+#[server(prefix = "/api", endpoint = "auth/confirm_enrolment_step")]
+pub async fn confirm_enrolment_step(code: String) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let step = live_step(&ctx)
+            .await
+            .ok()
+            .filter(|s| s.enrol)
+            .ok_or_else(timed_out)?;
+        super::account::check_code(&code)?;
+        let mut tx = UserScope::begin(ctx.db(), step.user_id).await?;
+        let codes =
+            second_factor::confirm_enrolment(&mut tx, &ctx.state.sso.keys, &attempts(&ctx), &code)
+                .await?;
+        let org = own_org(&mut tx, step.org_id).await?;
+        tx.commit().await?;
+        let how = HowSignedIn {
+            method: step.method,
+            break_glass: step.break_glass,
+            second_factor: Some(second_factor::Used::Authenticator),
+        };
+        match crate::domain::auth::enter_org(
+            ctx.db(),
+            &ctx.session,
+            &ctx.meta,
+            step.user_id,
+            &org,
+            how,
+        )
+        .await?
+        {
+            crate::domain::auth::Entered::InOrg => {
+                session::keep_fresh_recovery_codes(&ctx.session, step.user_id, codes)
+                    .await
+                    .map_err(super::context::session_error)?;
+                super::navigation::redirect("/account/recovery-codes");
+                Ok(())
+            }
+            crate::domain::auth::Entered::SsoRequired { .. } => Err(AppError::field(
+                "",
+                format!(
+                    "{} requires single sign-on. Your authenticator app is set up; sign in with “Continue with single sign-on”.",
+                    org.name
+                ),
+            )),
+            _ => Err(AppError::Internal),
         }
     })
     .await

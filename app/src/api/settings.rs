@@ -19,6 +19,8 @@ use {
 pub struct OrgSettings {
     pub name: String,
     pub slug: String,
+    /// Two-step sign-in is required of every member.
+    pub mfa_required: bool,
 }
 
 #[server(prefix = "/api", endpoint = "settings/get")]
@@ -28,6 +30,7 @@ pub async fn get_org_settings(slug: String) -> Result<OrgSettings, AppError> {
         Ok(OrgSettings {
             name: org.name,
             slug: org.slug,
+            mfa_required: orgs::mfa_required(tx).await?,
         })
     })
     .await
@@ -61,6 +64,28 @@ pub async fn change_org_slug(slug: String, new_slug: String) -> Result<(), AppEr
             parsed.as_str(),
             url_encode(&slug)
         ));
+        Ok(())
+    })
+    .await
+}
+
+/// Requires two-step sign-in of every member (`required` = "true"), or
+/// makes it optional again. Members are told by mail when it is required.
+#[server(prefix = "/api", endpoint = "settings/require_mfa")]
+pub async fn require_mfa(slug: String, required: String) -> Result<(), AppError> {
+    in_org(&slug, Permission::ManageOrganization, async |ctx, tx| {
+        let required = match required.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(AppError::field("required", "Choose on or off.")),
+        };
+        let changed = orgs::set_mfa_required(tx, &ctx.meta, ctx.base_url(), required).await?;
+        let code = match (changed, required) {
+            (false, _) => "unchanged",
+            (true, true) => "mfa_required",
+            (true, false) => "mfa_optional",
+        };
+        redirect(&format!("/o/{slug}/settings?notice={code}"));
         Ok(())
     })
     .await

@@ -377,6 +377,7 @@ pub(crate) async fn enter(
     match auth::enter_org(ctx.db(), &ctx.session, &ctx.meta, user_id, org, how).await? {
         Entered::InOrg => Ok(format!("/o/{}", org.slug)),
         Entered::SecondStep => Ok(super::auth::SECOND_STEP_PAGE.to_string()),
+        Entered::SetUpSecondFactor => Ok(super::auth::SET_UP_SECOND_FACTOR_PAGE.to_string()),
         // Not reachable for an SSO sign-in; kept total.
         Entered::SsoRequired { .. } => Ok(failed_page(Some(&org.slug), "sso_required")),
     }

@@ -312,6 +312,35 @@ pub fn sso_changed(
     .render(to, format!("Single sign-on settings changed for {org_name}"))
 }
 
+/// Tells a member that their organization now requires two-step sign-in.
+pub fn mfa_required(
+    to: &str,
+    name: &str,
+    org_name: &str,
+    actor: &str,
+    has_factor: bool,
+    link: String,
+) -> Mail {
+    let next = if has_factor {
+        "Your account already has an authenticator app, so nothing changes for you: keep your recovery codes somewhere safe.".to_string()
+    } else {
+        format!(
+            "The next time you sign in to {org_name}, you will be asked to set up an authenticator app (any TOTP app on your phone) before you get in. You can do it now from your account page."
+        )
+    };
+    Message {
+        heading: format!("{org_name} now requires two-step sign-in"),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            format!("{actor} has made two-step sign-in mandatory for everyone in {org_name}: after the password (or emailed link, or single sign-on) comes a six-digit code from an authenticator app."),
+            next,
+        ],
+        action: Some(("Open your account", link)),
+        footer: "You receive this because you are a member of the organization.".into(),
+    }
+    .render(to, format!("{org_name} now requires two-step sign-in"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,9 @@ pub struct Member {
     pub role: Role,
     pub joined_at: OffsetDateTime,
     pub last_sign_in_at: Option<OffsetDateTime>,
+    /// The account has a second factor (the list shows who has two-step
+    /// sign-in; nothing about the factor itself).
+    pub has_second_factor: bool,
 }
 
 /// Where the next page starts: the last row's (joined, user) pair.
@@ -132,10 +135,20 @@ pub async fn list(
         }
     };
     let has_more = rows.len() as i64 > PAGE_SIZE;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
+    let with_factor: std::collections::HashSet<Uuid> = sqlx::query_scalar!(
+        "select user_id from app_user where user_id = any($1) and second_factor_at is not null",
+        &ids
+    )
+    .fetch_all(tx.conn())
+    .await?
+    .into_iter()
+    .collect();
     let members: Vec<Member> = rows
         .into_iter()
         .take(PAGE_SIZE as usize)
         .map(|r| Member {
+            has_second_factor: with_factor.contains(&r.user_id),
             user_id: UserId(r.user_id),
             display_name: r.display_name,
             email: r.email,

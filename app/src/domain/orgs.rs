@@ -4,7 +4,7 @@ use super::{
     audit::{self, Event, Target},
     db::violated_constraint,
     request::RequestMeta,
-    tenancy::{OrgTx, TenantError, UserTx},
+    tenancy::{MemberTx, OrgTx, TenantError, UserTx},
 };
 use crate::{
     audit::AuditAction,
@@ -193,6 +193,69 @@ pub async fn rename(
             .details(serde_json::json!({ "from": old, "to": name.as_str() })),
     )
     .await?;
+    Ok(true)
+}
+
+/// Whether the organization requires two-step sign-in of its members.
+pub async fn mfa_required(tx: &mut OrgTx) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select mfa_required from organization where org_id = $1",
+        tx.org_id().0
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// Requires (or stops requiring) two-step sign-in. Members who have no
+/// second factor are led to set one up at their next sign-in; each member
+/// is told by mail. Returns whether anything changed.
+#[tracing::instrument(skip_all)]
+pub async fn set_mfa_required(
+    tx: &mut MemberTx,
+    meta: &RequestMeta,
+    base_url: &str,
+    required: bool,
+) -> Result<bool, sqlx::Error> {
+    if mfa_required(tx).await? == required {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "update organization set mfa_required = $2 where org_id = $1",
+        tx.org_id().0,
+        required
+    )
+    .execute(tx.conn())
+    .await?;
+    let action = if required {
+        AuditAction::MfaRequired
+    } else {
+        AuditAction::MfaOptional
+    };
+    audit::record(tx, meta, Event::new(action)).await?;
+    if required {
+        let org_name = tx.org().name.clone();
+        let org_id = tx.org_id();
+        let actor = tx.actor().display_name.clone();
+        let members = sqlx::query!(
+            r#"select u.email, u.display_name, u.second_factor_at is not null as "has_factor!"
+               from membership m join app_user u using (user_id) where m.org_id = $1"#,
+            org_id.0
+        )
+        .fetch_all(tx.conn())
+        .await?;
+        let link = format!("{base_url}/account");
+        for m in members {
+            let mail = super::mail::mfa_required(
+                &m.email,
+                &m.display_name,
+                &org_name,
+                &actor,
+                m.has_factor,
+                link.clone(),
+            );
+            super::mail::enqueue(tx.conn(), &mail).await?;
+        }
+    }
     Ok(true)
 }
 

@@ -73,6 +73,10 @@ pub struct SecondStep {
     pub org_id: Option<OrgId>,
     pub break_glass: bool,
     pub authenticated_at: i64,
+    /// The account has no second factor and the organization requires
+    /// one: the step is setting one up.
+    #[serde(default)]
+    pub enrol: bool,
 }
 
 /// Left behind when a user switches organization: the target org's sign-in

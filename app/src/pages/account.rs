@@ -245,6 +245,33 @@ pub fn TwoStepSetupPage() -> impl IntoView {
 fn SetupView(account: Account, setup: TotpSetup) -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotp>::new();
     let errors = FormErrors::new(action_error(confirm), &["code"]);
+    view! {
+        <AccountFrame org_slug=account.org_slug org_name=account.org_name>
+            <PageHeader title="Set up an authenticator app" subtitle="Any TOTP app works: 1Password, Google Authenticator, Microsoft Authenticator, Authy, Bitwarden…" />
+            <div class="mt-6">
+                <TotpSetupPanel setup>
+                    <ActionForm action=confirm attr:class="mt-2 space-y-3">
+                        <FormAlert message=errors.form() />
+                        <Field
+                            label="Six-digit code"
+                            name="code"
+                            autocomplete="one-time-code"
+                            inputmode="numeric"
+                            maxlength=64
+                            error=errors.field("code")
+                        />
+                        <Submit label="Turn on two-step sign-in" pending=confirm.pending() working="Checking…" />
+                    </ActionForm>
+                </TotpSetupPanel>
+            </div>
+        </AccountFrame>
+    }
+}
+
+/// The QR code and the key of an authenticator set-up, then `children`
+/// (the form that confirms it with a first code).
+#[component]
+pub fn TotpSetupPanel(setup: TotpSetup, children: Children) -> impl IntoView {
     // Groups of four are easier to type.
     let grouped: String = setup
         .secret
@@ -254,39 +281,25 @@ fn SetupView(account: Account, setup: TotpSetup) -> impl IntoView {
         .collect::<Vec<_>>()
         .join(" ");
     view! {
-        <AccountFrame org_slug=account.org_slug org_name=account.org_name>
-            <PageHeader title="Set up an authenticator app" subtitle="Any TOTP app works: 1Password, Google Authenticator, Microsoft Authenticator, Authy, Bitwarden…" />
-            <div class="mt-6 rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
-                <div class="grid gap-8 sm:grid-cols-[auto,1fr]">
-                    <div class="mx-auto w-52 shrink-0 rounded-xl border border-slate-200 bg-white p-2" data-testid="totp-qr" inner_html=setup.qr_svg></div>
-                    <ol class="space-y-5 text-sm text-slate-700">
-                        <li>
-                            <p class="font-semibold text-slate-900">"1. Scan the code with your app"</p>
-                            <p class="mt-1">"Or add an account by hand with this key (time-based, six digits):"</p>
-                            <p class="mt-2 select-all rounded-lg bg-slate-100 px-3 py-2 font-mono text-sm tracking-wider text-slate-900" data-testid="totp-secret">
-                                {grouped}
-                            </p>
-                            <p class="mt-1 text-xs text-slate-500">{format!("Account: {}", setup.email)}</p>
-                        </li>
-                        <li>
-                            <p class="font-semibold text-slate-900">"2. Enter the code the app shows"</p>
-                            <ActionForm action=confirm attr:class="mt-2 space-y-3">
-                                <FormAlert message=errors.form() />
-                                <Field
-                                    label="Six-digit code"
-                                    name="code"
-                                    autocomplete="one-time-code"
-                                    inputmode="numeric"
-                                    maxlength=64
-                                    error=errors.field("code")
-                                />
-                                <Submit label="Turn on two-step sign-in" pending=confirm.pending() working="Checking…" />
-                            </ActionForm>
-                        </li>
-                    </ol>
-                </div>
+        <div class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
+            <div class="grid gap-8 sm:grid-cols-[auto,1fr]">
+                <div class="mx-auto w-52 shrink-0 rounded-xl border border-slate-200 bg-white p-2 [&>svg]:h-auto [&>svg]:w-full" data-testid="totp-qr" inner_html=setup.qr_svg></div>
+                <ol class="space-y-5 text-sm text-slate-700">
+                    <li>
+                        <p class="font-semibold text-slate-900">"1. Scan the code with your app"</p>
+                        <p class="mt-1">"Or add an account by hand with this key (time-based, six digits):"</p>
+                        <p class="mt-2 select-all rounded-lg bg-slate-100 px-3 py-2 font-mono text-sm tracking-wider text-slate-900" data-testid="totp-secret">
+                            {grouped}
+                        </p>
+                        <p class="mt-1 text-xs text-slate-500">{format!("Account: {}", setup.email)}</p>
+                    </li>
+                    <li>
+                        <p class="font-semibold text-slate-900">"2. Enter the code the app shows"</p>
+                        {children()}
+                    </li>
+                </ol>
             </div>
-        </AccountFrame>
+        </div>
     }
 }
 

@@ -283,6 +283,15 @@ fn MemberRow(
                 <div class="font-medium text-slate-900">
                     {member.name.clone()}
                     {is_me.then(|| view! { <span class="ml-1 text-xs font-normal text-slate-500">"(you)"</span> })}
+                    {member.two_step.then(|| view! {
+                        <span
+                            class="ml-2 inline-flex items-center rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 ring-1 ring-emerald-200"
+                            title="Signs in with a code from an authenticator app as well"
+                            data-testid="two-step-badge"
+                        >
+                            "2-step"
+                        </span>
+                    })}
                 </div>
                 <div class="text-slate-500">{member.email.clone()}</div>
                 <div class="mt-1 text-xs text-slate-500 md:hidden">

@@ -1,7 +1,9 @@
 //! Organization settings (owners): name, URL name, deletion.
 
 use crate::{
-    api::settings::{ChangeOrgSlug, DeleteOrg, OrgSettings, RenameOrg, get_org_settings},
+    api::settings::{
+        ChangeOrgSlug, DeleteOrg, OrgSettings, RenameOrg, RequireMfa, get_org_settings,
+    },
     components::{
         form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
         page::{PageHeader, org_page},
@@ -18,16 +20,17 @@ pub fn SettingsPage() -> impl IntoView {
     let rename = ServerAction::<RenameOrg>::new();
     let change_slug = ServerAction::<ChangeOrgSlug>::new();
     let delete = ServerAction::<DeleteOrg>::new();
+    let require_mfa = ServerAction::<RequireMfa>::new();
     let data = Resource::new(
-        move || (slug(), rename.version().get()),
-        |(slug, _)| get_org_settings(slug),
+        move || (slug(), rename.version().get(), require_mfa.version().get()),
+        |(slug, _, _)| get_org_settings(slug),
     );
     view! {
         <Title text="Settings" />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 org_page(data.await, &slug(), "the organization settings", |settings| {
-                    view! { <Settings settings rename change_slug delete /> }.into_any()
+                    view! { <Settings settings rename change_slug delete require_mfa /> }.into_any()
                 })
             })}
         </Suspense>
@@ -40,8 +43,12 @@ fn Settings(
     rename: ServerAction<RenameOrg>,
     change_slug: ServerAction<ChangeOrgSlug>,
     delete: ServerAction<DeleteOrg>,
+    require_mfa: ServerAction<RequireMfa>,
 ) -> impl IntoView {
     let query = use_query_map();
+    let mfa_errors = FormErrors::new(action_error(require_mfa), &[]);
+    let mfa_on = settings.mfa_required;
+    let slug_mfa = settings.slug.clone();
     let rename_errors = FormErrors::new(action_error(rename), &["name"]);
     let slug_errors = FormErrors::new(action_error(change_slug), &["new_slug"]);
     let delete_errors = FormErrors::new(action_error(delete), &["confirm_name"]);
@@ -60,6 +67,8 @@ fn Settings(
                 query.get("old").unwrap_or_default()
             ),
             "unchanged" => "Nothing changed: that is already the current value.".to_string(),
+            "mfa_required" => "Two-step sign-in is now required. Every member has been told by mail; those without an authenticator app set one up at their next sign-in.".to_string(),
+            "mfa_optional" => "Two-step sign-in is now optional. Members who set it up keep using it.".to_string(),
             _ => return None,
         };
         Some(view! { <Notice>{message}</Notice> })
@@ -94,6 +103,30 @@ fn Settings(
                             hint="Lower-case letters, digits and hyphens."
                         />
                         <div class="flex justify-end"><div class="w-40"><Submit label="Change URL name" pending=change_slug.pending() /></div></div>
+                    </ActionForm>
+                </Card>
+                <Card title="Two-step sign-in" description="When required, every member signs in with a code from an authenticator app as well. Members without one are led to set it up at their next sign-in, before they get in; single sign-on users too. The members list shows who has it.">
+                    <ActionForm action=require_mfa attr:class="flex flex-wrap items-center justify-between gap-4" attr:data-testid="mfa-form">
+                        <FormAlert message=mfa_errors.form() />
+                        <input type="hidden" name="slug" value=slug_mfa />
+                        <input type="hidden" name="required" value=if mfa_on { "false" } else { "true" } />
+                        <p class="text-sm">
+                            {if mfa_on {
+                                view! { <span class="inline-flex items-center rounded-full bg-emerald-50 px-3 py-1 font-medium text-emerald-700 ring-1 ring-emerald-200">"Required for every member"</span> }.into_any()
+                            } else {
+                                view! { <span class="inline-flex items-center rounded-full bg-slate-100 px-3 py-1 font-medium text-slate-700">"Optional"</span> }.into_any()
+                            }}
+                        </p>
+                        <button
+                            type="submit"
+                            class=if mfa_on {
+                                "rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-semibold text-slate-700 shadow-sm hover:bg-slate-50"
+                            } else {
+                                "rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500"
+                            }
+                        >
+                            {if mfa_on { "Make it optional" } else { "Require two-step sign-in" }}
+                        </button>
                     </ActionForm>
                 </Card>
                 <section class="rounded-2xl border border-red-200 bg-white p-6 shadow-sm" aria-labelledby="delete-title">

@@ -77,6 +77,10 @@ const READ_ONLY: &[(&str, &str)] = &[
         "/api/auth/second_step",
         "reads the visitor's own sign-in waiting for its code",
     ),
+    (
+        "/api/auth/enrolment_step",
+        "keeps an unconfirmed authenticator secret for the visitor's own waiting sign-in; audited when confirmed",
+    ),
     ("/api/audit/page", "reads the audit log"),
 ];
 
@@ -98,6 +102,8 @@ const STATE_CHANGING: &[&str] = &[
     "/api/auth/forgot_password",
     "/api/auth/reset_password",
     "/api/auth/verify_second_step",
+    "/api/auth/confirm_enrolment_step",
+    "/api/settings/require_mfa",
     "/api/account/totp_confirm",
     "/api/account/totp_disable",
     "/api/account/recovery_codes",
@@ -644,6 +650,52 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     ledger
         .check("/api/account/totp_disable", "mfa.totp_disabled")
         .await;
+    // globex requires it; Grace (whose app is off again) sets it up to get in.
+    let response = grace
+        .submit(
+            "/api/settings/require_mfa",
+            "/o/globex/settings",
+            &[("slug", "globex"), ("required", "true")],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/settings/require_mfa", "org.mfa_required")
+        .await;
+    let again = app.browser();
+    let response = again
+        .sign_in("globex", "grace@globex.test", DEMO_PASSWORD)
+        .await;
+    assert_eq!(location(&response), "/login/set-up-two-step");
+    let step: serde_json::Value = again
+        .call("/api/auth/enrolment_step", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = step["setup"]["secret"].as_str().unwrap();
+    let response = again
+        .submit(
+            "/api/auth/confirm_enrolment_step",
+            "/login/set-up-two-step",
+            &[(
+                "code",
+                &crate::second_factor::code(secret, crate::second_factor::step_now()),
+            )],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/auth/confirm_enrolment_step", "mfa.totp_enabled")
+        .await;
+    let response = grace
+        .submit(
+            "/api/settings/require_mfa",
+            "/o/globex/settings",
+            &[("slug", "globex"), ("required", "false")],
+        )
+        .await;
+    succeeded(&response);
 
     // Single sign-on: the connection, its test sign-in, domains, policy.
     let response = adam

@@ -64,7 +64,7 @@ fn hotp(key: &[u8], counter: u64, digits: u32) -> String {
     )
 }
 
-fn step_now() -> u64 {
+pub(crate) fn step_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -74,7 +74,7 @@ fn step_now() -> u64 {
 
 /// The six-digit code for `step` (the server accepts the current step and
 /// one either side).
-fn code(secret: &str, step: u64) -> String {
+pub(crate) fn code(secret: &str, step: u64) -> String {
     hotp(&base32_decode(secret), step, 6)
 }
 
@@ -647,5 +647,143 @@ async fn second_factors_are_visible_only_in_their_owners_own_scope(
         sqlx::query("rollback").execute(&mut *conn).await.unwrap();
     }
     drop(conn);
+    db.close().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_org_that_requires_two_step_sign_in_has_it_set_up_before_anyone_gets_in(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with_mail(&db, &sink).await;
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let adam = signed_in(&app, "acme", "adam@acme.test").await;
+
+    // Only owners decide; hidden buttons are not the check.
+    let refused = adam
+        .call(
+            "/api/settings/require_mfa",
+            &[("slug", "acme"), ("required", "true")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let bad = olivia
+        .call(
+            "/api/settings/require_mfa",
+            &[("slug", "acme"), ("required", "yes please")],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = olivia
+        .submit(
+            "/api/settings/require_mfa",
+            "/o/acme/settings",
+            &[("slug", "acme"), ("required", "true")],
+        )
+        .await;
+    assert_eq!(location(&response), "/o/acme/settings?notice=mfa_required");
+    assert_eq!(events(&db, "acme", "org.mfa_required").await.len(), 1);
+    let mail = sink
+        .wait_for("mia@acme.test", "now requires two-step sign-in")
+        .await;
+    assert!(
+        mail.text.contains("set up an authenticator app"),
+        "{}",
+        mail.text
+    );
+    sink.wait_for("victor@acme.test", "now requires two-step sign-in")
+        .await;
+
+    // Mia has no second factor: her next sign-in sets one up first.
+    let mia = app.browser();
+    let response = mia.sign_in("acme", "mia@acme.test", DEMO_PASSWORD).await;
+    assert_eq!(location(&response), "/login/set-up-two-step");
+    assert_ne!(mia.get("/o/acme").await.status(), StatusCode::OK);
+    let skip = second_step(&mia, "123456").await;
+    assert!(
+        form_error(&skip).contains("timed out"),
+        "no code to skip it with: {:?}",
+        redirected_error(&skip)
+    );
+    let step = mia.call("/api/auth/enrolment_step", &[]).await;
+    assert_eq!(step.status(), StatusCode::OK);
+    let step: serde_json::Value = step.json().await.unwrap();
+    assert_eq!(step["org_name"], "Acme Corporation");
+    let secret = step["setup"]["secret"].as_str().unwrap().to_string();
+    let now = step_now();
+    let wrong = mia
+        .submit(
+            "/api/auth/confirm_enrolment_step",
+            "/login/set-up-two-step",
+            &[("code", &wrong_code(&secret, now))],
+        )
+        .await;
+    assert!(field_error(&wrong).contains("not right"));
+    assert_ne!(mia.get("/o/acme").await.status(), StatusCode::OK);
+    let response = mia
+        .submit(
+            "/api/auth/confirm_enrolment_step",
+            "/login/set-up-two-step",
+            &[("code", &code(&secret, now))],
+        )
+        .await;
+    assert_eq!(location(&response), "/account/recovery-codes");
+    assert_eq!(mia.get("/o/acme").await.status(), StatusCode::OK);
+    let codes: Vec<String> = mia
+        .call("/api/account/fresh_codes", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    let signed_in = events(&db, "acme", "auth.signed_in").await;
+    assert_eq!(
+        signed_in.last().unwrap().1["second_factor"],
+        "authenticator"
+    );
+
+    // The member list shows who has it.
+    let list: serde_json::Value = olivia
+        .call("/api/members/list", &[("slug", "acme")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let two_step = |email: &str| {
+        list["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == email)
+            .unwrap()["two_step"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(two_step("mia@acme.test"));
+    assert!(!two_step("victor@acme.test"));
+
+    // Another organization is not affected.
+    let grace = app.browser();
+    let response = grace
+        .sign_in("globex", "grace@globex.test", DEMO_PASSWORD)
+        .await;
+    assert_eq!(location(&response), "/o/globex");
+
+    let response = olivia
+        .submit(
+            "/api/settings/require_mfa",
+            "/o/acme/settings",
+            &[("slug", "acme"), ("required", "false")],
+        )
+        .await;
+    assert_eq!(location(&response), "/o/acme/settings?notice=mfa_optional");
+    assert_eq!(events(&db, "acme", "org.mfa_optional").await.len(), 1);
+    let victor = app.browser();
+    let response = victor
+        .sign_in("acme", "victor@acme.test", DEMO_PASSWORD)
+        .await;
+    assert_eq!(location(&response), "/o/acme");
     db.close().await;
 }

@@ -284,6 +284,20 @@ pub async fn sso_policy(db: &Db, org_id: OrgId) -> Result<SsoPolicy, sqlx::Error
         .unwrap_or_default())
 }
 
+/// Whether the org requires two-step sign-in of its members.
+pub async fn mfa_required(db: &Db, org_id: OrgId) -> Result<bool, sqlx::Error> {
+    let mut tx = Tenant::begin_without_membership(db, org_id, None).await?;
+    let required = sqlx::query_scalar!(
+        "select mfa_required from organization where org_id = $1",
+        org_id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .unwrap_or(false);
+    tx.commit().await?;
+    Ok(required)
+}
+
 /// Home-realm discovery: the organization whose verified domain `email`
 /// is in, when it offers single sign-on.
 pub async fn home_realm(db: &Db, email: &Email) -> Result<Option<lookup::OrgSummary>, sqlx::Error> {
@@ -306,6 +320,9 @@ pub enum Entered {
     /// [`session::SecondStep`](crate::domain::session::SecondStep)); no
     /// session in the org exists.
     SecondStep,
+    /// The org requires two-step sign-in and the account has no second
+    /// factor: the sign-in waits while the person sets one up.
+    SetUpSecondFactor,
 }
 
 /// Starts a session in `org` for a user who has just authenticated with
@@ -360,22 +377,29 @@ pub async fn enter_org(
         }
     }
 
-    if second_factor.is_none()
-        && crate::domain::second_factor::has_second_factor(db, user_id).await?
-    {
-        crate::domain::session::start_second_step(
-            session,
-            crate::domain::session::SecondStep {
-                user_id,
-                method,
-                org_id: Some(org.org_id),
-                break_glass,
-                authenticated_at: crate::domain::session::now(),
-            },
-        )
-        .await
-        .map_err(session_error)?;
-        return Ok(Entered::SecondStep);
+    if second_factor.is_none() {
+        let has_factor = crate::domain::second_factor::has_second_factor(db, user_id).await?;
+        let enrol = !has_factor && mfa_required(db, org.org_id).await?;
+        if has_factor || enrol {
+            crate::domain::session::start_second_step(
+                session,
+                crate::domain::session::SecondStep {
+                    user_id,
+                    method,
+                    org_id: Some(org.org_id),
+                    break_glass,
+                    authenticated_at: crate::domain::session::now(),
+                    enrol,
+                },
+            )
+            .await
+            .map_err(session_error)?;
+            return Ok(if enrol {
+                Entered::SetUpSecondFactor
+            } else {
+                Entered::SecondStep
+            });
+        }
     }
 
     let intent = crate::domain::session::switch_intent(session)

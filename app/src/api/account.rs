@@ -77,11 +77,22 @@ pub struct TotpSetup {
 #[server(prefix = "/api", endpoint = "account/totp_setup")]
 pub async fn get_totp_setup() -> Result<TotpSetup, AppError> {
     with_ctx(async move |ctx| {
-        let (mut tx, _, _) = me(&ctx).await?;
+        let (mut tx, current, _) = me(&ctx).await?;
         let profile = accounts::profile(&mut tx).await?;
-        let enrolment =
-            second_factor::begin_enrolment(&mut tx, &ctx.state.sso.keys, &profile.email).await?;
+        let ticket = session::totp_set_up_ticket(&ctx.session, current.user_id)
+            .await
+            .map_err(session_error)?;
+        let (enrolment, ticket) = second_factor::begin_enrolment(
+            &mut tx,
+            &ctx.state.sso.keys,
+            &profile.email,
+            ticket.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
+        session::keep_totp_set_up_ticket(&ctx.session, current.user_id, ticket)
+            .await
+            .map_err(session_error)?;
         Ok(TotpSetup {
             secret: enrolment.secret,
             qr_svg: enrolment.qr_svg,
@@ -114,10 +125,19 @@ pub(crate) fn check_code(code: &str) -> Result<(), AppError> {
 pub async fn confirm_totp(code: String) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
         check_code(&code)?;
+        crate::domain::auth::limit_code_checks(&ctx.auth_env()).await?;
         let (mut tx, current, _) = me(&ctx).await?;
-        let codes =
-            second_factor::confirm_enrolment(&mut tx, &ctx.state.sso.keys, &attempts(&ctx), &code)
-                .await?;
+        let ticket = session::totp_set_up_ticket(&ctx.session, current.user_id)
+            .await
+            .map_err(session_error)?;
+        let codes = second_factor::confirm_enrolment(
+            &mut tx,
+            &ctx.state.sso.keys,
+            &attempts(&ctx),
+            &code,
+            ticket.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
         show_codes_once(&ctx, &current, codes).await
     })
@@ -143,6 +163,7 @@ async fn show_codes_once(
 pub async fn disable_totp(code: String) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
         check_code(&code)?;
+        crate::domain::auth::limit_code_checks(&ctx.auth_env()).await?;
         let (mut tx, _, _) = me(&ctx).await?;
         second_factor::disable(&mut tx, &ctx.state.sso.keys, &attempts(&ctx), &code).await?;
         tx.commit().await?;
@@ -158,6 +179,7 @@ pub async fn disable_totp(code: String) -> Result<(), AppError> {
 pub async fn regenerate_recovery_codes(code: String) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
         check_code(&code)?;
+        crate::domain::auth::limit_code_checks(&ctx.auth_env()).await?;
         let (mut tx, current, _) = me(&ctx).await?;
         let codes = second_factor::regenerate_recovery_codes(
             &mut tx,

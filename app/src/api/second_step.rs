@@ -105,6 +105,7 @@ pub async fn verify_second_step(code: String) -> Result<(), AppError> {
                 "That is not a code we sent or made.",
             ));
         }
+        crate::domain::auth::limit_code_checks(&ctx.auth_env()).await?;
         let mut tx = UserScope::begin(ctx.db(), step.user_id).await?;
         let used = second_factor::verify(
             &mut tx,
@@ -160,9 +161,20 @@ pub async fn get_enrolment_step() -> Result<EnrolmentStep, AppError> {
         let mut tx = UserScope::begin(ctx.db(), step.user_id).await?;
         let me = accounts::profile(&mut tx).await?;
         let org_name = own_org(&mut tx, step.org_id).await?.name;
-        let enrolment =
-            second_factor::begin_enrolment(&mut tx, &ctx.state.sso.keys, &me.email).await?;
+        let ticket = session::totp_set_up_ticket(&ctx.session, step.user_id)
+            .await
+            .map_err(super::context::session_error)?;
+        let (enrolment, ticket) = second_factor::begin_enrolment(
+            &mut tx,
+            &ctx.state.sso.keys,
+            &me.email,
+            ticket.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
+        session::keep_totp_set_up_ticket(&ctx.session, step.user_id, ticket)
+            .await
+            .map_err(super::context::session_error)?;
         Ok(EnrolmentStep {
             email: me.email.clone(),
             org_name,
@@ -206,10 +218,19 @@ pub async fn confirm_enrolment_step(code: String) -> Result<(), AppError> {
             .filter(|s| s.enrol)
             .ok_or_else(timed_out)?;
         super::account::check_code(&code)?;
+        crate::domain::auth::limit_code_checks(&ctx.auth_env()).await?;
+        let ticket = session::totp_set_up_ticket(&ctx.session, step.user_id)
+            .await
+            .map_err(super::context::session_error)?;
         let mut tx = UserScope::begin(ctx.db(), step.user_id).await?;
-        let codes =
-            second_factor::confirm_enrolment(&mut tx, &ctx.state.sso.keys, &attempts(&ctx), &code)
-                .await?;
+        let codes = second_factor::confirm_enrolment(
+            &mut tx,
+            &ctx.state.sso.keys,
+            &attempts(&ctx),
+            &code,
+            ticket.as_deref(),
+        )
+        .await?;
         let org = own_org(&mut tx, step.org_id).await?;
         tx.commit().await?;
         let how = HowSignedIn {

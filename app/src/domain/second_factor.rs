@@ -44,6 +44,14 @@ pub enum SecondFactorError {
     AlreadyEnrolled,
     #[error("Two-step sign-in is not on for your account.")]
     NotEnrolled,
+    #[error(
+        "This set-up has expired, or was started in another browser. Reload the page for a new code to scan."
+    )]
+    SetUpExpired,
+    #[error(
+        "{0} requires two-step sign-in, so it cannot be turned off while you are a member there."
+    )]
+    RequiredBy(String),
     #[error("Too many wrong codes. Try again in {retry_after_secs} seconds.")]
     LockedOut { retry_after_secs: u64 },
     #[error(transparent)]
@@ -61,9 +69,10 @@ impl From<SecondFactorError> for AppError {
             SecondFactorError::WrongCode | SecondFactorError::CodeAlreadyUsed => {
                 AppError::field("code", e.to_string())
             }
-            SecondFactorError::AlreadyEnrolled | SecondFactorError::NotEnrolled => {
-                AppError::Conflict(e.to_string())
-            }
+            SecondFactorError::AlreadyEnrolled
+            | SecondFactorError::NotEnrolled
+            | SecondFactorError::RequiredBy(_) => AppError::Conflict(e.to_string()),
+            SecondFactorError::SetUpExpired => AppError::field("", e.to_string()),
             SecondFactorError::LockedOut { retry_after_secs } => {
                 AppError::RateLimited { retry_after_secs }
             }
@@ -138,21 +147,22 @@ fn totp(secret: Secret, account: &str) -> Totp {
         .expect("a 20-byte secret with SHA-1, six digits and 30-second steps is valid")
 }
 
+/// The stored secret of a person, locked for this transaction.
+struct Stored {
+    secret: Secret,
+    confirmed_at: Option<time::OffsetDateTime>,
+    last_used_step: Option<i64>,
+    created_at: time::OffsetDateTime,
+    ticket_hash: Option<Vec<u8>>,
+}
+
 async fn stored_secret(
     tx: &mut UserTx,
     keys: &SecretKeys,
-) -> Result<
-    Option<(
-        Secret,
-        Option<time::OffsetDateTime>,
-        Option<i64>,
-        time::OffsetDateTime,
-    )>,
-    SecondFactorError,
-> {
+) -> Result<Option<Stored>, SecondFactorError> {
     let user_id = tx.user_id();
     let Some(row) = sqlx::query!(
-        "select secret_key_id, secret_sealed, confirmed_at, last_used_step, created_at
+        "select secret_key_id, secret_sealed, confirmed_at, last_used_step, created_at, setup_ticket_hash
          from user_totp where user_id = $1 for update",
         user_id.0
     )
@@ -165,48 +175,72 @@ async fn stored_secret(
         .open(&row.secret_key_id, &row.secret_sealed, &purpose(user_id))
         .map_err(|_| SecondFactorError::Sealed)?;
     let secret = Secret::try_from_base32(&text).map_err(|_| SecondFactorError::Sealed)?;
-    Ok(Some((
+    Ok(Some(Stored {
         secret,
-        row.confirmed_at,
-        row.last_used_step,
-        row.created_at,
-    )))
+        confirmed_at: row.confirmed_at,
+        last_used_step: row.last_used_step,
+        created_at: row.created_at,
+        ticket_hash: row.setup_ticket_hash,
+    }))
+}
+
+impl Stored {
+    /// An unconfirmed set-up still open to the browser holding `ticket`.
+    fn open_to(&self, ticket: Option<&str>) -> bool {
+        self.confirmed_at.is_none()
+            && time::OffsetDateTime::now_utc() - self.created_at < ENROLMENT_TTL
+            && ticket.is_some_and(|t| self.ticket_hash.as_deref() == Some(&hash_ticket(t)[..]))
+    }
+}
+
+fn hash_ticket(ticket: &str) -> Vec<u8> {
+    Sha256::digest(ticket.as_bytes()).to_vec()
 }
 
 /// Starts (or shows again) enrolling an authenticator app: a new secret,
-/// kept sealed and unconfirmed until [`confirm_enrolment`]. An unconfirmed
-/// secret is shown again for a while, so reloading the page does not
-/// invalidate what the person already scanned.
+/// kept sealed and unconfirmed until [`confirm_enrolment`]. The set-up
+/// belongs to the browser that started it, through `ticket` (kept in its
+/// session): that browser sees the same secret again for a while, so a
+/// reload does not invalidate what was scanned; any other browser — even
+/// one signed in to the same account — starts a new secret instead, so a
+/// password thief cannot read the secret the owner is about to confirm.
+/// Returns the set-up and the ticket to keep.
 #[tracing::instrument(skip_all)]
 pub async fn begin_enrolment(
     tx: &mut UserTx,
     keys: &SecretKeys,
     account: &str,
-) -> Result<Enrolment, SecondFactorError> {
+    ticket: Option<&str>,
+) -> Result<(Enrolment, String), SecondFactorError> {
     let user_id = tx.user_id();
-    let secret = match stored_secret(tx, keys).await? {
-        Some((_, Some(_), _, _)) => return Err(SecondFactorError::AlreadyEnrolled),
-        Some((secret, None, _, created))
-            if time::OffsetDateTime::now_utc() - created < ENROLMENT_TTL =>
-        {
-            secret
+    let (secret, ticket) = match stored_secret(tx, keys).await? {
+        Some(Stored {
+            confirmed_at: Some(_),
+            ..
+        }) => return Err(SecondFactorError::AlreadyEnrolled),
+        Some(stored) if stored.open_to(ticket) => {
+            (stored.secret, ticket.expect("checked").to_string())
         }
         _ => {
             let secret = Secret::generate();
+            let ticket = new_ticket();
             let (key_id, sealed) = keys.seal(&secret.to_base32(), &purpose(user_id));
             sqlx::query!(
-                "insert into user_totp (user_id, secret_key_id, secret_sealed) values ($1, $2, $3)
+                "insert into user_totp (user_id, secret_key_id, secret_sealed, setup_ticket_hash)
+                 values ($1, $2, $3, $4)
                  on conflict (user_id) do update
                  set secret_key_id = excluded.secret_key_id, secret_sealed = excluded.secret_sealed,
+                     setup_ticket_hash = excluded.setup_ticket_hash,
                      created_at = now(), last_used_step = null
                  where user_totp.confirmed_at is null",
                 user_id.0,
                 key_id,
-                sealed
+                sealed,
+                hash_ticket(&ticket)
             )
             .execute(tx.conn())
             .await?;
-            secret
+            (secret, ticket)
         }
     };
     let totp = totp(secret, account);
@@ -217,11 +251,18 @@ pub async fn begin_enrolment(
         .min_dimensions(200, 200)
         .quiet_zone(true)
         .build();
-    Ok(Enrolment {
+    let enrolment = Enrolment {
         secret: totp.secret().to_base32(),
         uri,
         qr_svg,
-    })
+    };
+    Ok((enrolment, ticket))
+}
+
+fn new_ticket() -> String {
+    use base64::Engine;
+    let bytes: [u8; 18] = rand::rngs::OsRng.r#gen();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Where a code check counts its failures.
@@ -253,17 +294,18 @@ impl Attempts<'_> {
     }
 
     /// Counts a wrong code (the refusal stays the wrong-code message; the
-    /// lock applies from the next attempt).
-    async fn count_failure(&self, user_id: UserId) {
-        if let Err(e) = rate_limit::hit(
+    /// lock applies from the next attempt). A failure to count fails the
+    /// attempt: an uncounted guess must not go through.
+    async fn count_failure(&self, user_id: UserId) -> Result<(), SecondFactorError> {
+        match rate_limit::hit(
             self.db,
             &Self::bucket(user_id),
             self.limits.second_factor_failures_per_account,
         )
         .await
-            && !matches!(e, AppError::RateLimited { .. })
         {
-            tracing::error!(error = %e, "could not count a wrong second-factor code");
+            Ok(()) | Err(AppError::RateLimited { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -341,11 +383,11 @@ fn hash_code(code: &str) -> Vec<u8> {
     Sha256::digest(normalise_recovery_code(code).as_bytes()).to_vec()
 }
 
-/// Whether `code` looks like an authenticator code (six digits, spaces
-/// allowed) rather than a recovery code.
-fn is_totp_shape(code: &str) -> bool {
+/// The six digits of an authenticator code (spaces allowed, as apps show
+/// them), or `None` for anything else (a recovery code).
+fn totp_digits(code: &str) -> Option<String> {
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())
+    (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
 }
 
 async fn refresh_flag(tx: &mut UserTx) -> Result<(), sqlx::Error> {
@@ -368,20 +410,25 @@ pub async fn confirm_enrolment(
     keys: &SecretKeys,
     attempts: &Attempts<'_>,
     code: &str,
+    ticket: Option<&str>,
 ) -> Result<Vec<String>, SecondFactorError> {
     let user_id = tx.user_id();
-    attempts.refuse_if_locked(user_id).await?;
-    let (secret, last) = match stored_secret(tx, keys).await? {
-        Some((_, Some(_), _, _)) => return Err(SecondFactorError::AlreadyEnrolled),
-        Some((secret, None, last, _)) => (secret, last),
-        None => return Err(SecondFactorError::NotEnrolled),
+    let stored = match stored_secret(tx, keys).await? {
+        Some(Stored {
+            confirmed_at: Some(_),
+            ..
+        }) => return Err(SecondFactorError::AlreadyEnrolled),
+        Some(stored) if stored.open_to(ticket) => stored,
+        _ => return Err(SecondFactorError::SetUpExpired),
     };
-    if let Err(e) = accept_totp(tx, secret, last, code).await {
-        attempts.count_failure(user_id).await;
+    // Checked under the row lock, so concurrent tries are counted in turn.
+    attempts.refuse_if_locked(user_id).await?;
+    if let Err(e) = accept_totp(tx, stored.secret, stored.last_used_step, code).await {
+        attempts.count_failure(user_id).await?;
         return Err(e);
     }
     sqlx::query!(
-        "update user_totp set confirmed_at = now() where user_id = $1",
+        "update user_totp set confirmed_at = now(), setup_ticket_hash = null where user_id = $1",
         user_id.0
     )
     .execute(tx.conn())
@@ -432,12 +479,19 @@ pub async fn verify(
     org: Option<crate::ids::OrgId>,
 ) -> Result<Used, SecondFactorError> {
     let user_id = tx.user_id();
-    attempts.refuse_if_locked(user_id).await?;
-    let Some((secret, Some(_), last, _)) = stored_secret(tx, keys).await? else {
+    let Some(Stored {
+        secret,
+        confirmed_at: Some(_),
+        last_used_step: last,
+        ..
+    }) = stored_secret(tx, keys).await?
+    else {
         return Err(SecondFactorError::NotEnrolled);
     };
-    let outcome = if is_totp_shape(code) {
-        accept_totp(tx, secret, last, code)
+    // Checked under the row lock, so concurrent tries are counted in turn.
+    attempts.refuse_if_locked(user_id).await?;
+    let outcome = if let Some(digits) = totp_digits(code) {
+        accept_totp(tx, secret, last, &digits)
             .await
             .map(|_| Used::Authenticator)
     } else {
@@ -466,7 +520,7 @@ pub async fn verify(
         }
     };
     if let Err(e) = &outcome {
-        attempts.count_failure(user_id).await;
+        attempts.count_failure(user_id).await?;
         let reason = match e {
             SecondFactorError::CodeAlreadyUsed => "code_reused",
             _ => "wrong_code",
@@ -505,8 +559,18 @@ pub async fn disable(
     attempts: &Attempts<'_>,
     code: &str,
 ) -> Result<(), SecondFactorError> {
-    verify(tx, keys, attempts, code, None).await?;
     let user_id = tx.user_id();
+    let requiring = sqlx::query_scalar!(
+        "select o.name from organization o join membership m using (org_id)
+         where m.user_id = $1 and o.mfa_required order by o.name limit 1",
+        user_id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    if let Some(org) = requiring {
+        return Err(SecondFactorError::RequiredBy(org));
+    }
+    verify(tx, keys, attempts, code, None).await?;
     sqlx::query!("delete from recovery_code where user_id = $1", user_id.0)
         .execute(tx.conn())
         .await?;
@@ -564,10 +628,10 @@ mod tests {
 
     #[test]
     fn six_digits_are_an_authenticator_code_anything_else_a_recovery_code() {
-        assert!(is_totp_shape("123456"));
-        assert!(is_totp_shape("123 456"));
-        assert!(!is_totp_shape("12345"));
-        assert!(!is_totp_shape("abcde-fghjk"));
-        assert!(!is_totp_shape("１２３４５６"));
+        assert_eq!(totp_digits("123456").as_deref(), Some("123456"));
+        assert_eq!(totp_digits(" 123 456 ").as_deref(), Some("123456"));
+        assert_eq!(totp_digits("12345"), None);
+        assert_eq!(totp_digits("abcde-fghjk"), None);
+        assert_eq!(totp_digits("１２３４５６"), None);
     }
 }

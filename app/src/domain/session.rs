@@ -103,6 +103,7 @@ const SWITCH: &str = "switch_intent";
 const SIGN_UP: &str = "sign_up";
 const SECOND_STEP: &str = "second_step";
 const FRESH_RECOVERY_CODES: &str = "fresh_recovery_codes";
+const TOTP_SET_UP: &str = "totp_set_up";
 
 /// How long sessions live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,6 +283,24 @@ pub async fn keep_fresh_recovery_codes(
     codes: Vec<String>,
 ) -> Result<(), tower_sessions::session::Error> {
     session.insert(FRESH_RECOVERY_CODES, (user_id, codes)).await
+}
+
+/// The ticket of the authenticator set-up this browser started for
+/// `user_id`, if any.
+pub async fn totp_set_up_ticket(
+    session: &Session,
+    user_id: UserId,
+) -> Result<Option<String>, tower_sessions::session::Error> {
+    let kept: Option<(UserId, String)> = session.get(TOTP_SET_UP).await?;
+    Ok(kept.filter(|(owner, _)| *owner == user_id).map(|(_, t)| t))
+}
+
+pub async fn keep_totp_set_up_ticket(
+    session: &Session,
+    user_id: UserId,
+    ticket: String,
+) -> Result<(), tower_sessions::session::Error> {
+    session.insert(TOTP_SET_UP, (user_id, ticket)).await
 }
 
 /// Takes the recovery codes kept for `user_id`: a second read finds none.

@@ -127,7 +127,7 @@ pub(crate) async fn enrol(browser: &Browser) -> (String, u64, Vec<String>) {
     (secret, step, codes)
 }
 
-async fn second_step(browser: &Browser, code: &str) -> reqwest::Response {
+pub(crate) async fn second_step(browser: &Browser, code: &str) -> reqwest::Response {
     browser
         .submit(
             "/api/auth/verify_second_step",
@@ -245,9 +245,10 @@ async fn with_an_authenticator_the_password_alone_opens_nothing_and_each_code_wo
     );
     assert_ne!(attacker.get("/o/acme").await.status(), StatusCode::OK);
 
-    // The owner of the phone: the next code works, once.
+    // The owner of the phone: the next code works (typed as apps show it,
+    // with a space), once.
     let next = code(&secret, step + 1);
-    let response = second_step(&attacker, &next).await;
+    let response = second_step(&attacker, &format!(" {} {} ", &next[..3], &next[3..])).await;
     assert_eq!(location(&response), "/o/acme");
     assert_eq!(attacker.get("/o/acme").await.status(), StatusCode::OK);
 
@@ -785,5 +786,78 @@ async fn an_org_that_requires_two_step_sign_in_has_it_set_up_before_anyone_gets_
         .sign_in("acme", "victor@acme.test", DEMO_PASSWORD)
         .await;
     assert_eq!(location(&response), "/o/acme");
+    db.close().await;
+}
+
+async fn setup_secret(browser: &Browser) -> String {
+    let response = browser.call("/api/account/totp_setup", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let setup: serde_json::Value = response.json().await.unwrap();
+    setup["secret"].as_str().unwrap().to_string()
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_set_up_belongs_to_the_browser_that_started_it(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn(&db).await;
+    // Mia, and someone who has her password, signed in in another browser.
+    let mia = signed_in(&app, "acme", "mia@acme.test").await;
+    let thief = signed_in(&app, "acme", "mia@acme.test").await;
+    let first = setup_secret(&mia).await;
+    assert_eq!(
+        first,
+        setup_secret(&mia).await,
+        "a reload shows the same secret"
+    );
+    let stolen = setup_secret(&thief).await;
+    assert_ne!(
+        stolen, first,
+        "another browser never sees the owner's secret"
+    );
+
+    // The thief's look started over: Mia's scan no longer confirms, and
+    // her reload gives a secret the thief has not seen.
+    let stale = mia
+        .submit(
+            "/api/account/totp_confirm",
+            "/account/two-step",
+            &[("code", &code(&first, step_now()))],
+        )
+        .await;
+    assert!(
+        form_error(&stale).contains("another browser"),
+        "{:?}",
+        redirected_error(&stale)
+    );
+    let fresh = setup_secret(&mia).await;
+    assert!(fresh != stolen && fresh != first);
+    let thiefs = thief
+        .submit(
+            "/api/account/totp_confirm",
+            "/account/two-step",
+            &[("code", &code(&stolen, step_now()))],
+        )
+        .await;
+    assert!(form_error(&thiefs).contains("another browser"));
+    let response = mia
+        .submit(
+            "/api/account/totp_confirm",
+            "/account/two-step",
+            &[("code", &code(&fresh, step_now()))],
+        )
+        .await;
+    assert_eq!(location(&response), "/account/recovery-codes");
+    // Once on, no browser sees the secret again.
+    assert_eq!(
+        thief.call("/api/account/totp_setup", &[]).await.status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        mia.call("/api/account/totp_setup", &[]).await.status(),
+        StatusCode::CONFLICT
+    );
     db.close().await;
 }

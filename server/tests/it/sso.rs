@@ -999,3 +999,72 @@ async fn an_existing_connection_moves_to_its_own_redirect_uri_and_keeps_its_secr
         .unwrap();
     assert!(bound);
 }
+
+#[sqlx::test(migrations = false)]
+async fn single_sign_on_is_a_first_factor_an_authenticator_or_a_required_set_up_still_follows(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    use crate::second_factor::{code, enrol, second_step, step_now};
+    let db = seeded(connect).await;
+    let app = TestApp::spawn(&db).await;
+    let provider = Provider::start(&ProviderOptions::for_app(&app.base)).await;
+    let _admin = acme_with_sso(&app, &provider).await;
+    let mia = signed_in(&app, "acme", "mia@acme.test").await;
+    let (secret, step, _) = enrol(&mia).await;
+
+    // Mia's first SSO sign-in links her account (proved by her password);
+    // her authenticator is still asked for before she is in.
+    let (browser, landed) = sso_sign_in(&app, "mia@acme.test").await;
+    assert_eq!(landed, "/sso/link");
+    assert_eq!(link_with_password(&browser).await, "/login/second-step");
+    assert_ne!(browser.get("/o/acme").await.status(), StatusCode::OK);
+    let response = second_step(&browser, &code(&secret, step + 1)).await;
+    assert_eq!(location(&response), "/o/acme");
+    // Linked now: the next SSO sign-in goes straight to the second step.
+    let (again, landed) = sso_sign_in(&app, "mia@acme.test").await;
+    assert_eq!(landed, "/login/second-step");
+    assert_ne!(again.get("/o/acme").await.status(), StatusCode::OK);
+
+    // Acme requires two-step sign-in: Victor, who has no authenticator,
+    // sets one up after the provider and the link, before he is in.
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let response = olivia
+        .submit(
+            "/api/settings/require_mfa",
+            "/o/acme/settings",
+            &[("slug", "acme"), ("required", "true")],
+        )
+        .await;
+    assert_eq!(location(&response), "/o/acme/settings?notice=mfa_required");
+    let (victor, landed) = sso_sign_in(&app, "victor@acme.test").await;
+    assert_eq!(landed, "/sso/link");
+    assert_eq!(link_with_password(&victor).await, "/login/set-up-two-step");
+    assert_ne!(victor.get("/o/acme").await.status(), StatusCode::OK);
+    let step: serde_json::Value = victor
+        .call("/api/auth/enrolment_step", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = step["setup"]["secret"].as_str().unwrap().to_string();
+    let response = victor
+        .submit(
+            "/api/auth/confirm_enrolment_step",
+            "/login/set-up-two-step",
+            &[("code", &code(&secret, step_now()))],
+        )
+        .await;
+    assert_eq!(location(&response), "/account/recovery-codes");
+    assert_eq!(victor.get("/o/acme").await.status(), StatusCode::OK);
+    let signed_in = audit_log(&db, "acme").await;
+    let last = signed_in
+        .iter()
+        .rev()
+        .find(|(action, ..)| action == "auth.signed_in")
+        .unwrap();
+    assert_eq!(last.2["method"], "sso");
+    assert_eq!(last.2["second_factor"], "authenticator");
+    provider.stop().await;
+    db.close().await;
+}

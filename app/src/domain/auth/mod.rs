@@ -87,6 +87,19 @@ pub async fn limit_password_setting(env: &AuthEnv<'_>) -> Result<(), AppError> {
     .await
 }
 
+/// Counts one second-factor code check (sign-in step, set-up, turning off,
+/// new recovery codes) against the client address, like a sign-in: the
+/// per-account lock stops guessing, this stops one client from tying up
+/// the server with checks for many accounts.
+pub async fn limit_code_checks(env: &AuthEnv<'_>) -> Result<(), AppError> {
+    rate_limit::hit(
+        env.db,
+        &env.ip_bucket("second_factor"),
+        env.limits.sign_in_per_ip,
+    )
+    .await
+}
+
 /// Counts one new organization against the client address, like a sign-up:
 /// every org comes with its own invitation allowance and its own name in
 /// mail, so creating them is bounded too.

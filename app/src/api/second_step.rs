@@ -79,6 +79,7 @@ pub(crate) fn attempts(ctx: &Ctx) -> Attempts<'_> {
         db: ctx.db(),
         limits: &ctx.state.settings.rate_limits,
         meta: &ctx.meta,
+        base_url: ctx.base_url(),
     }
 }
 

@@ -227,6 +227,23 @@ pub fn password_changed(to: &str, name: &str, reset_link: String) -> Mail {
     .render(to, "Your Trellis password was changed".into())
 }
 
+/// Tells the account that its two-step sign-in changed (`what`: "turned
+/// on", "turned off", "given new recovery codes"), so that a change its
+/// owner did not make does not go unnoticed.
+pub fn second_factor_changed(to: &str, name: &str, what: &str, account_link: String) -> Mail {
+    Message {
+        heading: format!("Two-step sign-in was {what}"),
+        paragraphs: vec![
+            format!("Hi {name},"),
+            format!("two-step sign-in of your Trellis account was just {what}."),
+            "If you did this, there is nothing else to do. If you did not, someone may know your password: reset it from the sign-in page right away, then check your account.".into(),
+        ],
+        action: Some(("Open your account", account_link)),
+        footer: "You get this message whenever the two-step sign-in of your account changes.".into(),
+    }
+    .render(to, format!("Two-step sign-in was {what}"))
+}
+
 /// An invitation to join an organization.
 pub fn invitation(
     to: &str,

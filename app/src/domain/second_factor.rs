@@ -270,6 +270,8 @@ pub struct Attempts<'a> {
     pub db: &'a Db,
     pub limits: &'a RateLimits,
     pub meta: &'a RequestMeta,
+    /// Where the mail about a change points.
+    pub base_url: &'a str,
 }
 
 impl Attempts<'_> {
@@ -390,6 +392,19 @@ fn totp_digits(code: &str) -> Option<String> {
     (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
 }
 
+/// Mails the account that its two-step sign-in changed, in the same
+/// transaction as the change.
+async fn tell_owner(tx: &mut UserTx, base_url: &str, what: &str) -> Result<(), sqlx::Error> {
+    let me = super::accounts::profile(tx).await?;
+    let mail = super::mail::second_factor_changed(
+        &me.email,
+        &me.display_name,
+        what,
+        format!("{base_url}/account"),
+    );
+    super::mail::enqueue(tx.conn(), &mail).await
+}
+
 async fn refresh_flag(tx: &mut UserTx) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update app_user set second_factor_at =
@@ -442,6 +457,7 @@ pub async fn confirm_enrolment(
         None,
     )
     .await?;
+    tell_owner(tx, attempts.base_url, "turned on").await?;
     Ok(codes)
 }
 
@@ -585,6 +601,7 @@ pub async fn disable(
         None,
     )
     .await?;
+    tell_owner(tx, attempts.base_url, "turned off").await?;
     Ok(())
 }
 
@@ -606,6 +623,7 @@ pub async fn regenerate_recovery_codes(
         None,
     )
     .await?;
+    tell_owner(tx, attempts.base_url, "given new recovery codes").await?;
     Ok(codes)
 }
 

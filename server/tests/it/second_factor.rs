@@ -427,6 +427,10 @@ async fn another_accounts_code_or_browser_cannot_finish_the_step_and_a_reset_voi
     let app = TestApp::spawn_with_mail(&db, &sink).await;
     let mia = signed_in(&app, "acme", "mia@acme.test").await;
     let (_, _, mia_codes) = enrol(&mia).await;
+    let told = sink
+        .wait_for("mia@acme.test", "Two-step sign-in was turned on")
+        .await;
+    assert!(told.text.contains("reset it"), "{}", told.text);
     // The attacker is a member with their own authenticator.
     let adam = signed_in(&app, "acme", "adam@acme.test").await;
     let (adam_secret, adam_step, adam_codes) = enrol(&adam).await;
@@ -732,6 +736,8 @@ async fn an_org_that_requires_two_step_sign_in_has_it_set_up_before_anyone_gets_
         .await;
     assert_eq!(location(&response), "/account/recovery-codes");
     assert_eq!(mia.get("/o/acme").await.status(), StatusCode::OK);
+    sink.wait_for("mia@acme.test", "Two-step sign-in was turned on")
+        .await;
     let codes: Vec<String> = mia
         .call("/api/account/fresh_codes", &[])
         .await

@@ -77,29 +77,37 @@ pub struct TotpSetup {
 #[server(prefix = "/api", endpoint = "account/totp_setup")]
 pub async fn get_totp_setup() -> Result<TotpSetup, AppError> {
     with_ctx(async move |ctx| {
-        let (mut tx, current, _) = me(&ctx).await?;
+        let (mut tx, _, _) = me(&ctx).await?;
         let profile = accounts::profile(&mut tx).await?;
-        let ticket = session::totp_set_up_ticket(&ctx.session, current.user_id)
-            .await
-            .map_err(session_error)?;
-        let (enrolment, ticket) = second_factor::begin_enrolment(
-            &mut tx,
-            &ctx.state.sso.keys,
-            &profile.email,
-            ticket.as_deref(),
-        )
-        .await?;
-        tx.commit().await?;
-        session::keep_totp_set_up_ticket(&ctx.session, current.user_id, ticket)
-            .await
-            .map_err(session_error)?;
-        Ok(TotpSetup {
-            secret: enrolment.secret,
-            qr_svg: enrolment.qr_svg,
-            email: profile.email,
-        })
+        set_up_in(&ctx, tx, profile.email).await
     })
     .await
+}
+
+/// Starts (or shows again) this browser's authenticator set-up for the
+/// person of `tx`, keeping the set-up's ticket in the session; commits.
+#[cfg(feature = "ssr")]
+pub(crate) async fn set_up_in(
+    ctx: &Ctx,
+    mut tx: UserTx,
+    email: String,
+) -> Result<TotpSetup, AppError> {
+    let user_id = tx.user_id();
+    let ticket = session::totp_set_up_ticket(&ctx.session, user_id)
+        .await
+        .map_err(session_error)?;
+    let (enrolment, ticket) =
+        second_factor::begin_enrolment(&mut tx, &ctx.state.sso.keys, &email, ticket.as_deref())
+            .await?;
+    tx.commit().await?;
+    session::keep_totp_set_up_ticket(&ctx.session, user_id, ticket)
+        .await
+        .map_err(session_error)?;
+    Ok(TotpSetup {
+        secret: enrolment.secret,
+        qr_svg: enrolment.qr_svg,
+        email,
+    })
 }
 
 #[cfg(feature = "ssr")]

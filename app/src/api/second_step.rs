@@ -162,28 +162,11 @@ pub async fn get_enrolment_step() -> Result<EnrolmentStep, AppError> {
         let mut tx = UserScope::begin(ctx.db(), step.user_id).await?;
         let me = accounts::profile(&mut tx).await?;
         let org_name = own_org(&mut tx, step.org_id).await?.name;
-        let ticket = session::totp_set_up_ticket(&ctx.session, step.user_id)
-            .await
-            .map_err(super::context::session_error)?;
-        let (enrolment, ticket) = second_factor::begin_enrolment(
-            &mut tx,
-            &ctx.state.sso.keys,
-            &me.email,
-            ticket.as_deref(),
-        )
-        .await?;
-        tx.commit().await?;
-        session::keep_totp_set_up_ticket(&ctx.session, step.user_id, ticket)
-            .await
-            .map_err(super::context::session_error)?;
+        let setup = super::account::set_up_in(&ctx, tx, me.email.clone()).await?;
         Ok(EnrolmentStep {
-            email: me.email.clone(),
+            email: me.email,
             org_name,
-            setup: super::account::TotpSetup {
-                secret: enrolment.secret,
-                qr_svg: enrolment.qr_svg,
-                email: me.email,
-            },
+            setup,
         })
     })
     .await

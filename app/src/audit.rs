@@ -147,6 +147,8 @@ audit_actions! {
     RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated", Security, "made new recovery codes (the old ones stopped working)";
     RecoveryCodeUsed    => "mfa.recovery_code_used", Security,    "used a recovery code for the second step of signing in";
     SecondFactorFailed  => "mfa.check_failed",       Security,    "entered a wrong second-step code";
+    IdentityConfirmed   => "auth.identity_confirmed", Security,   "confirmed it was them before a sensitive change";
+    IdentityConfirmFailed => "auth.identity_confirm_failed", Security, "could not confirm it was them before a sensitive change";
     MfaRequired         => "org.mfa_required",       Security,    "made two-step sign-in mandatory for every member";
     MfaOptional         => "org.mfa_optional",       Security,    "made two-step sign-in optional";
     ProjectCreated      => "project.created",        Projects,    "created a project";

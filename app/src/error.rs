@@ -8,6 +8,10 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+/// The form field that carries a password or code confirming a sensitive
+/// action (see [`AppError::StepUpRequired`]).
+pub const STEP_UP_FIELD: &str = "reauth";
+
 /// A message attached to one form field (or to the form as a whole when
 /// `field` is empty).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +37,16 @@ pub enum AppError {
     /// The caller is signed in but their role does not allow this.
     #[error("You are not allowed to do that in this organization.")]
     Forbidden,
+    /// A sensitive action, and the session has not authenticated (or
+    /// confirmed it is the person) recently enough: the form asks for the
+    /// password or a code and is sent again. `values` as for `Validation`.
+    #[error(
+        "To do this, first confirm it's you: enter your password or a code from your authenticator app."
+    )]
+    StepUpRequired {
+        #[serde(default)]
+        values: Vec<(String, String)>,
+    },
     /// The thing does not exist, or is not visible to the caller.
     #[error("That could not be found.")]
     NotFound,
@@ -64,7 +78,8 @@ impl AppError {
 
     /// Attaches submitted values (never secrets) for the form to show again.
     pub fn keeping(mut self, kept: &[(&str, &str)]) -> Self {
-        if let AppError::Validation { values, .. } = &mut self {
+        if let AppError::Validation { values, .. } | AppError::StepUpRequired { values } = &mut self
+        {
             values.extend(kept.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         }
         self
@@ -77,14 +92,21 @@ impl AppError {
                 .iter()
                 .find(|e| e.field == field)
                 .map(|e| e.message.clone()),
+            AppError::StepUpRequired { .. } if field == STEP_UP_FIELD => Some(self.to_string()),
             _ => None,
         }
+    }
+
+    /// Whether the form should ask for the password or a code: the action
+    /// needs a recent authentication, or the answer given was wrong.
+    pub fn wants_step_up(&self) -> bool {
+        self.message_for(STEP_UP_FIELD).is_some()
     }
 
     /// The submitted value of `field`, if the error kept it.
     pub fn value_for(&self, field: &str) -> Option<String> {
         match self {
-            AppError::Validation { values, .. } => values
+            AppError::Validation { values, .. } | AppError::StepUpRequired { values } => values
                 .iter()
                 .find(|(k, _)| k == field)
                 .map(|(_, v)| v.clone()),
@@ -104,6 +126,7 @@ impl AppError {
                     .collect();
                 (!rest.is_empty()).then(|| rest.join(" "))
             }
+            AppError::StepUpRequired { .. } if fields.contains(&STEP_UP_FIELD) => None,
             other => Some(other.to_string()),
         }
     }
@@ -179,7 +202,7 @@ impl AppError {
         match self {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::StepUpRequired { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

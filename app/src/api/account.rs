@@ -43,6 +43,24 @@ async fn me(ctx: &Ctx) -> Result<(UserTx, OrgSession, (String, String)), AppErro
     Ok((user_tx, current, org))
 }
 
+/// [`me`] for a change to the account's security: the session signed in
+/// or confirmed recently, or `reauth` carries the password or a code.
+#[cfg(feature = "ssr")]
+async fn me_confirmed(
+    ctx: &Ctx,
+    reauth: Option<&str>,
+) -> Result<(UserTx, OrgSession, (String, String)), AppError> {
+    let (tx, current) = member(ctx, Permission::ViewWorkspace).await?;
+    super::context::confirm_recent(ctx, &tx, &current, reauth, &[]).await?;
+    let current = session::org_session(&ctx.session)
+        .await
+        .map_err(session_error)?
+        .ok_or(AppError::Unauthenticated)?;
+    let org = (tx.org().slug.clone(), tx.org().name.clone());
+    let user_tx = tx.into_user_scope().await?;
+    Ok((user_tx, current, org))
+}
+
 #[server(prefix = "/api", endpoint = "account/get")]
 pub async fn get_account() -> Result<Account, AppError> {
     with_ctx(async move |ctx| {
@@ -128,13 +146,15 @@ pub(crate) fn check_code(code: &str) -> Result<(), AppError> {
 }
 
 /// Turns the authenticator app on with its first code, and shows the
-/// recovery codes once.
+/// recovery codes once. Adding a factor needs a recent sign-in (`reauth`
+/// otherwise): a borrowed session must not tie the account to someone
+/// else's phone.
 #[server(prefix = "/api", endpoint = "account/totp_confirm")]
-pub async fn confirm_totp(code: String) -> Result<(), AppError> {
+pub async fn confirm_totp(code: String, reauth: Option<String>) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
         check_code(&code)?;
         crate::domain::auth::limit_code_checks(&ctx.auth_env()).await?;
-        let (mut tx, current, _) = me(&ctx).await?;
+        let (mut tx, current, _) = me_confirmed(&ctx, reauth.as_deref()).await?;
         let ticket = session::totp_set_up_ticket(&ctx.session, current.user_id)
             .await
             .map_err(session_error)?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::in_org,
+    super::context::{in_org, in_org_confirmed},
     super::navigation::redirect,
     crate::{
         audit::ActionGroup,
@@ -163,9 +163,14 @@ pub async fn get_audit(
 
 /// Sets how long events are kept: a number of days, or empty for forever.
 #[server(prefix = "/api", endpoint = "audit/retention")]
-pub async fn set_audit_retention(slug: String, days: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageOrganization, async |ctx, tx| {
-        let keep = [("days", days.as_str())];
+pub async fn set_audit_retention(
+    slug: String,
+    days: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    let keep = [("days", days.as_str())];
+    let confirm = reauth.as_deref();
+    in_org_confirmed(&slug, Permission::ManageOrganization, confirm, &keep, async |ctx, tx| {
         let parsed = match days.trim() {
             "" | "forever" => None,
             text => match text.parse::<i32>() {

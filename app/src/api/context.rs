@@ -342,6 +342,69 @@ pub async fn act_in_org<T>(
     Ok(value)
 }
 
+/// [`in_org`] for a sensitive action (single sign-on, admins and owners,
+/// removing members, retention, deleting the org): the session must have
+/// authenticated or confirmed within the step-up window, or `reauth` must
+/// carry the person's password or a current authenticator code. Without
+/// either the action is refused with [`AppError::StepUpRequired`] (403),
+/// which the form answers by asking for it. `keep` is echoed back to the
+/// form (which row it was, say).
+pub async fn in_org_confirmed<T>(
+    slug: &str,
+    permission: Permission,
+    reauth: Option<&str>,
+    keep: &[(&str, &str)],
+    action: impl AsyncFnOnce(&Ctx, &mut MemberTx) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    with_ctx(async |ctx| act_in_org_confirmed(&ctx, slug, permission, reauth, keep, action).await)
+        .await
+}
+
+/// [`in_org_confirmed`] for a caller that already has its context.
+pub async fn act_in_org_confirmed<T>(
+    ctx: &Ctx,
+    slug: &str,
+    permission: Permission,
+    reauth: Option<&str>,
+    keep: &[(&str, &str)],
+    action: impl AsyncFnOnce(&Ctx, &mut MemberTx) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let (mut tx, current) = member_of(ctx, slug, permission).await?;
+    confirm_recent(ctx, &tx, &current, reauth, keep).await?;
+    let value = action(ctx, &mut tx).await?;
+    tx.commit().await?;
+    Ok(value)
+}
+
+/// The step-up check of [`in_org_confirmed`], for an action that decides
+/// for itself whether it is sensitive.
+pub async fn confirm_recent(
+    ctx: &Ctx,
+    tx: &MemberTx,
+    current: &OrgSession,
+    reauth: Option<&str>,
+    keep: &[(&str, &str)],
+) -> Result<(), AppError> {
+    if current.recently_confirmed(&ctx.state.settings.session, session::now()) {
+        return Ok(());
+    }
+    let Some(answer) = reauth.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Err(AppError::StepUpRequired { values: Vec::new() }.keeping(keep));
+    };
+    let actor = tx.actor();
+    let who = crate::domain::auth::Confirming {
+        user_id: actor.user_id,
+        email: &actor.email,
+        org_id: tx.org_id(),
+    };
+    crate::domain::auth::confirm_identity(&ctx.auth_env(), &ctx.state.sso.keys, &who, answer)
+        .await
+        .map_err(|e| e.keeping(keep))?;
+    session::mark_confirmed(&ctx.session, current)
+        .await
+        .map_err(session_error)
+}
+
 /// Like [`member`], for a page or action of the organization at `slug`: a
 /// session in another organization counts as not signed in there.
 pub async fn member_of(

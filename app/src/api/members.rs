@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{act_in_org, in_org, session_error, url_encode, when, with_ctx},
+    super::context::{
+        act_in_org, confirm_recent, in_org, in_org_confirmed, member_of, session_error, url_encode,
+        when, with_ctx,
+    },
     super::navigation::redirect,
     crate::{
         domain::{invitations, members, session},
@@ -138,13 +141,25 @@ fn notice(slug: &str, code: &str, who: &str) -> String {
     format!("/o/{slug}/members?notice={code}&who={}", url_encode(who))
 }
 
-/// Changes a member's role.
+/// Changes a member's role. Granting or taking away owner or admin needs a recent sign-in (`reauth`
+/// otherwise); changes between member and viewer do not.
 #[server(prefix = "/api", endpoint = "members/change_role")]
-pub async fn change_role(slug: String, user_id: String, role: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageMembers, async |ctx, tx| {
+pub async fn change_role(
+    slug: String,
+    user_id: String,
+    role: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let keep = [("user_id", user_id.as_str()), ("role", role.as_str())];
+        let (mut tx, current) = member_of(&ctx, &slug, Permission::ManageMembers).await?;
         let target = parse_user(&user_id)?;
-        let role = Role::parse(&role).map_err(|m| AppError::field("role", m))?;
-        let (_, email) = members::change_role(tx, &ctx.meta, target, role).await?;
+        let role = Role::parse(&role).map_err(|m| AppError::field("role", m).keeping(&keep))?;
+        if members::touches_admin_roles(&mut tx, target, role).await? {
+            confirm_recent(&ctx, &tx, &current, reauth.as_deref(), &keep).await?;
+        }
+        let (_, email) = members::change_role(&mut tx, &ctx.meta, target, role).await?;
+        tx.commit().await?;
         redirect(&notice(&slug, "role_changed", &email));
         Ok(())
     })
@@ -153,13 +168,24 @@ pub async fn change_role(slug: String, user_id: String, role: String) -> Result<
 
 /// Removes a member; their next request signs them out.
 #[server(prefix = "/api", endpoint = "members/remove")]
-pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageMembers, async |ctx, tx| {
-        let target = parse_user(&user_id)?;
-        let email = members::remove(tx, &ctx.meta, target).await?;
-        redirect(&notice(&slug, "removed", &email));
-        Ok(())
-    })
+pub async fn remove_member(
+    slug: String,
+    user_id: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    let keep = [("user_id", user_id.as_str())];
+    in_org_confirmed(
+        &slug,
+        Permission::ManageMembers,
+        reauth.as_deref(),
+        &keep,
+        async |ctx, tx| {
+            let target = parse_user(&user_id)?;
+            let email = members::remove(tx, &ctx.meta, target).await?;
+            redirect(&notice(&slug, "removed", &email));
+            Ok(())
+        },
+    )
     .await
 }
 

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    super::context::{act_in_org, in_org, session_error, url_encode, with_ctx},
+    super::context::{
+        act_in_org_confirmed, in_org, in_org_confirmed, session_error, url_encode, with_ctx,
+    },
     super::navigation::redirect,
     crate::{
         domain::{orgs, session},
@@ -72,33 +74,51 @@ pub async fn change_org_slug(slug: String, new_slug: String) -> Result<(), AppEr
 /// Requires two-step sign-in of every member (`required` = "true"), or
 /// makes it optional again. Members are told by mail when it is required.
 #[server(prefix = "/api", endpoint = "settings/require_mfa")]
-pub async fn require_mfa(slug: String, required: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageOrganization, async |ctx, tx| {
-        let required = match required.as_str() {
-            "true" => true,
-            "false" => false,
-            _ => return Err(AppError::field("required", "Choose on or off.")),
-        };
-        let changed = orgs::set_mfa_required(tx, &ctx.meta, ctx.base_url(), required).await?;
-        let code = match (changed, required) {
-            (false, _) => "unchanged",
-            (true, true) => "mfa_required",
-            (true, false) => "mfa_optional",
-        };
-        redirect(&format!("/o/{slug}/settings?notice={code}"));
-        Ok(())
-    })
+pub async fn require_mfa(
+    slug: String,
+    required: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    let confirm = reauth.as_deref();
+    in_org_confirmed(
+        &slug,
+        Permission::ManageOrganization,
+        confirm,
+        &[],
+        async |ctx, tx| {
+            let required = match required.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(AppError::field("required", "Choose on or off.")),
+            };
+            let changed = orgs::set_mfa_required(tx, &ctx.meta, ctx.base_url(), required).await?;
+            let code = match (changed, required) {
+                (false, _) => "unchanged",
+                (true, true) => "mfa_required",
+                (true, false) => "mfa_optional",
+            };
+            redirect(&format!("/o/{slug}/settings?notice={code}"));
+            Ok(())
+        },
+    )
     .await
 }
 
 /// Deletes the organization, once its name has been typed exactly.
 #[server(prefix = "/api", endpoint = "settings/delete")]
-pub async fn delete_org(slug: String, confirm_name: String) -> Result<(), AppError> {
+pub async fn delete_org(
+    slug: String,
+    confirm_name: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
-        let name = act_in_org(
+        let keep = [("confirm_name", confirm_name.as_str())];
+        let name = act_in_org_confirmed(
             &ctx,
             &slug,
             Permission::ManageOrganization,
+            reauth.as_deref(),
+            &keep,
             async |ctx, tx| Ok(orgs::delete(tx, &ctx.meta, &confirm_name).await?),
         )
         .await?;

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     super::context::{
-        act_in_org, counts_under_required_sso, in_org, session_ended, session_error, with_ctx,
+        act_in_org_confirmed, counts_under_required_sso, in_org, in_org_confirmed, session_ended,
+        session_error, with_ctx,
     },
     super::navigation::redirect,
     crate::{
@@ -155,62 +156,90 @@ pub async fn save_sso_connection(
     client_secret: Option<String>,
     default_role: String,
     trust_unverified_email: Option<String>,
+    reauth: Option<String>,
 ) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
-        let keep = [
-            ("issuer_url", issuer_url.as_str()),
-            ("client_id", client_id.as_str()),
-        ];
-        let default_role = Role::parse(&default_role).map_err(|_| {
-            AppError::field("default_role", "Choose admin, member or viewer.").keeping(&keep)
-        })?;
-        let change = connection::save(
-            tx,
-            &ctx.meta,
-            &ctx.state.sso,
-            connection::Settings {
-                issuer_url,
-                client_id,
-                client_secret,
-                default_role,
-                trust_unverified_email: trust_unverified_email.is_some(),
-            },
-        )
-        .await?;
-        notify::tell_admins(tx, ctx.base_url(), &change).await?;
-        redirect(&format!("/o/{}/sso?notice=saved", slug.trim()));
-        Ok(())
-    })
+    let keep = [
+        ("issuer_url", issuer_url.clone()),
+        ("client_id", client_id.clone()),
+    ];
+    let keep: Vec<(&str, &str)> = keep.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    in_org_confirmed(
+        &slug,
+        Permission::ManageSso,
+        reauth.as_deref(),
+        &keep,
+        async |ctx, tx| {
+            let default_role = Role::parse(&default_role).map_err(|_| {
+                AppError::field("default_role", "Choose admin, member or viewer.").keeping(&keep)
+            })?;
+            let change = connection::save(
+                tx,
+                &ctx.meta,
+                &ctx.state.sso,
+                connection::Settings {
+                    issuer_url,
+                    client_id,
+                    client_secret,
+                    default_role,
+                    trust_unverified_email: trust_unverified_email.is_some(),
+                },
+            )
+            .await?;
+            notify::tell_admins(tx, ctx.base_url(), &change).await?;
+            redirect(&format!("/o/{}/sso?notice=saved", slug.trim()));
+            Ok(())
+        },
+    )
     .await
 }
 
 /// Turns single sign-on on (after a successful test) or off.
 #[server(prefix = "/api", endpoint = "sso/enable")]
-pub async fn set_sso_enabled(slug: String, on: bool) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
-        if connection::set_enabled(tx, &ctx.meta, on).await? {
-            let change = if on {
-                "turned single sign-on on"
-            } else {
-                "turned single sign-on off"
-            };
-            notify::tell_admins(tx, ctx.base_url(), change).await?;
-        }
-        redirect(&format!(
-            "/o/{}/sso?notice={}",
-            slug.trim(),
-            if on { "enabled" } else { "disabled" }
-        ));
-        Ok(())
-    })
+pub async fn set_sso_enabled(
+    slug: String,
+    on: bool,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    in_org_confirmed(
+        &slug,
+        Permission::ManageSso,
+        reauth.as_deref(),
+        &[],
+        async |ctx, tx| {
+            if connection::set_enabled(tx, &ctx.meta, on).await? {
+                let change = if on {
+                    "turned single sign-on on"
+                } else {
+                    "turned single sign-on off"
+                };
+                notify::tell_admins(tx, ctx.base_url(), change).await?;
+            }
+            redirect(&format!(
+                "/o/{}/sso?notice={}",
+                slug.trim(),
+                if on { "enabled" } else { "disabled" }
+            ));
+            Ok(())
+        },
+    )
     .await
 }
 
 /// Makes single sign-on the only way in (or optional again).
 #[server(prefix = "/api", endpoint = "sso/enforce")]
-pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
+pub async fn set_sso_enforced(
+    slug: String,
+    on: bool,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
-        let own_session_ends = act_in_org(&ctx, &slug, Permission::ManageSso, async |ctx, tx| {
+        let own_session_ends = act_in_org_confirmed(
+            &ctx,
+            &slug,
+            Permission::ManageSso,
+            reauth.as_deref(),
+            &[],
+            async |ctx, tx| {
             if connection::set_enforced(tx, &ctx.meta, on).await? {
                 let change = if on {
                     "made single sign-on the only way to sign in (sessions that signed in another way have ended)"
@@ -230,7 +259,8 @@ pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
                 session_ended(tx, &ctx.meta, current.method, "sso_required").await?;
             }
             Ok(own_session_ends)
-        })
+            },
+        )
         .await?;
         if own_session_ends {
             session::end(&ctx.session).await.map_err(session_error)?;
@@ -248,30 +278,45 @@ pub async fn set_sso_enforced(slug: String, on: bool) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "sso/domains/add")]
-pub async fn add_sso_domain(slug: String, domain: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
-        let keep = [("domain", domain.as_str())];
-        let parsed =
-            EmailDomain::parse(&domain).map_err(|m| AppError::field("domain", m).keeping(&keep))?;
-        domains::add(tx, &ctx.meta, &parsed)
-            .await
-            .map_err(|e| e.keeping(&keep))?;
-        let change = format!("added the email domain {}", parsed.as_str());
-        notify::tell_admins(tx, ctx.base_url(), &change).await?;
-        redirect(&format!(
-            "/o/{}/sso?notice=domain_added#domains",
-            slug.trim()
-        ));
-        Ok(())
-    })
+pub async fn add_sso_domain(
+    slug: String,
+    domain: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    let keep = [("domain", domain.as_str())];
+    in_org_confirmed(
+        &slug,
+        Permission::ManageSso,
+        reauth.as_deref(),
+        &keep,
+        async |ctx, tx| {
+            let parsed = EmailDomain::parse(&domain)
+                .map_err(|m| AppError::field("domain", m).keeping(&keep))?;
+            domains::add(tx, &ctx.meta, &parsed)
+                .await
+                .map_err(|e| e.keeping(&keep))?;
+            let change = format!("added the email domain {}", parsed.as_str());
+            notify::tell_admins(tx, ctx.base_url(), &change).await?;
+            redirect(&format!(
+                "/o/{}/sso?notice=domain_added#domains",
+                slug.trim()
+            ));
+            Ok(())
+        },
+    )
     .await
 }
 
 /// Looks for the domain's TXT record now. A failed look-up is recorded and
 /// reported on the page; it is not an error of the request.
 #[server(prefix = "/api", endpoint = "sso/domains/verify")]
-pub async fn verify_sso_domain(slug: String, domain_id: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
+pub async fn verify_sso_domain(
+    slug: String,
+    domain_id: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    let keep = [("domain_id", domain_id.as_str())];
+    in_org_confirmed(&slug, Permission::ManageSso, reauth.as_deref(), &keep, async |ctx, tx| {
         let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
         let outcome = domains::verify(tx, &ctx.meta, &ctx.state.sso, id).await?;
         if let Ok(Some(domain)) = &outcome {
@@ -292,17 +337,28 @@ pub async fn verify_sso_domain(slug: String, domain_id: String) -> Result<(), Ap
 }
 
 #[server(prefix = "/api", endpoint = "sso/domains/remove")]
-pub async fn remove_sso_domain(slug: String, domain_id: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::ManageSso, async |ctx, tx| {
-        let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
-        let removed = domains::remove(tx, &ctx.meta, id).await?;
-        let change = format!("removed the email domain {removed}");
-        notify::tell_admins(tx, ctx.base_url(), &change).await?;
-        redirect(&format!(
-            "/o/{}/sso?notice=domain_removed#domains",
-            slug.trim()
-        ));
-        Ok(())
-    })
+pub async fn remove_sso_domain(
+    slug: String,
+    domain_id: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    let keep = [("domain_id", domain_id.as_str())];
+    in_org_confirmed(
+        &slug,
+        Permission::ManageSso,
+        reauth.as_deref(),
+        &keep,
+        async |ctx, tx| {
+            let id = uuid::Uuid::try_parse(domain_id.trim()).map_err(|_| AppError::NotFound)?;
+            let removed = domains::remove(tx, &ctx.meta, id).await?;
+            let change = format!("removed the email domain {removed}");
+            notify::tell_admins(tx, ctx.base_url(), &change).await?;
+            redirect(&format!(
+                "/o/{}/sso?notice=domain_removed#domains",
+                slug.trim()
+            ));
+            Ok(())
+        },
+    )
     .await
 }

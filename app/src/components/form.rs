@@ -2,7 +2,7 @@
 //! submit button that shows progress, and alerts. They work the same with
 //! and without JavaScript.
 
-use crate::error::AppError;
+use crate::error::{AppError, STEP_UP_FIELD};
 use leptos::{prelude::*, server_fn::ServerFn};
 
 /// The error of the last submission of `action`, if it failed: from the
@@ -182,6 +182,66 @@ pub fn Notice(children: Children) -> impl IntoView {
         <div class="rounded-lg border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-800" role="status">
             {children()}
         </div>
+    }
+}
+
+/// Inside a sensitive form: once the action has answered that it needs a
+/// recent sign-in (or the answer given was wrong), asks for the password
+/// or an authenticator code, so that sending the form again completes the
+/// action. `show` narrows it to one form where several share an action
+/// (the rows of a list); `slug` is the organization whose login page offers
+/// a fresh sign-in to people who have no password.
+#[component]
+pub fn StepUp(
+    error: Signal<Option<AppError>>,
+    #[prop(into)] slug: Signal<String>,
+    #[prop(optional, into)] show: Option<Signal<bool>>,
+    /// The input's id, when a page has several of these (default `field-reauth`).
+    #[prop(optional, into)]
+    id: Option<String>,
+) -> impl IntoView {
+    let id = id.unwrap_or_else(|| format!("field-{STEP_UP_FIELD}"));
+    let wanted = move || {
+        error.get().is_some_and(|e| e.wants_step_up()) && show.is_none_or(|show| show.get())
+    };
+    move || {
+        wanted().then(|| {
+            let wrong = error.get().and_then(|e| match e {
+                AppError::Validation { .. } => e.message_for(STEP_UP_FIELD),
+                _ => None,
+            });
+            let message_id = format!("{id}-message");
+            view! {
+                <div class="w-full rounded-lg border border-amber-200 bg-amber-50 p-3 text-left" data-testid="step-up">
+                    <label for=id.clone() class="block text-sm font-medium text-amber-950">
+                        "Confirm it's you"
+                    </label>
+                    <p class="mt-0.5 text-xs text-amber-900">
+                        "This change needs a recent sign-in. Enter your password or a code from your authenticator app, then send it again."
+                    </p>
+                    <input
+                        id=id.clone()
+                        name=STEP_UP_FIELD
+                        type="password"
+                        autocomplete="current-password"
+                        maxlength=1024
+                        required
+                        autofocus
+                        aria-invalid=wrong.as_ref().map(|_| "true")
+                        aria-describedby=wrong.as_ref().map(|_| message_id.clone())
+                        class="mt-2 block w-full rounded-lg border border-amber-300 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-4 focus:ring-indigo-500/20"
+                    />
+                    {wrong.map(|m| view! { <p id=message_id.clone() class="mt-1.5 text-sm text-red-600" role="alert">{m}</p> })}
+                    <p class="mt-1.5 text-xs text-amber-900">
+                        "No password? "
+                        <a href=move || format!("/o/{}/login", slug.get()) class="font-medium underline">
+                            "Sign in again"
+                        </a>
+                        " (single sign-on or an emailed link), then make the change."
+                    </p>
+                </div>
+            }
+        })
     }
 }
 

@@ -302,6 +302,20 @@ async fn begin_change(
     }
 }
 
+/// Whether changing `user_id` to `new_role` grants or takes away the owner
+/// or admin role (a sensitive change, which needs a recent sign-in). The
+/// membership is locked until the transaction ends, so the answer holds
+/// for the change that follows.
+pub async fn touches_admin_roles(
+    tx: &mut MemberTx,
+    user_id: UserId,
+    new_role: Role,
+) -> Result<bool, sqlx::Error> {
+    let admin = |role: Role| matches!(role, Role::Owner | Role::Admin);
+    let current = target(tx, user_id).await?.map(|(role, _)| role);
+    Ok(admin(new_role) || current.is_some_and(admin))
+}
+
 /// Gives `user_id` the role `new_role`. Returns whether anything changed,
 /// and the member's address.
 #[tracing::instrument(skip_all, fields(member = %user_id, to = new_role.as_str()))]

@@ -387,6 +387,12 @@ fn hash_code(code: &str) -> Vec<u8> {
 
 /// The six digits of an authenticator code (spaces allowed, as apps show
 /// them), or `None` for anything else (a recovery code).
+/// Whether `answer` has the shape of an authenticator code (six digits,
+/// spaces allowed), as opposed to a password, which is longer.
+pub fn looks_like_totp(answer: &str) -> bool {
+    totp_digits(answer).is_some()
+}
+
 fn totp_digits(code: &str) -> Option<String> {
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)

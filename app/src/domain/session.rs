@@ -47,6 +47,10 @@ pub struct OrgSession {
     /// The sign-in also passed a second factor (authenticator or recovery code).
     #[serde(default)]
     pub second_factor: bool,
+    /// Unix milliseconds of the last time the person confirmed it was them
+    /// (their password or a code) for a sensitive action; 0 if never.
+    #[serde(default)]
+    pub confirmed_at: i64,
 }
 
 /// A user who authenticated at `/login` and has not picked an org yet.
@@ -114,6 +118,10 @@ pub struct SessionPolicy {
     pub absolute: Duration,
     /// How long a pending sign-in (org picker) lasts.
     pub pending: Duration,
+    /// How recent an authentication a sensitive action needs (changing
+    /// single sign-on, admins and owners, removing members, retention,
+    /// deleting the org, the account's own security).
+    pub step_up: Duration,
 }
 
 impl Default for SessionPolicy {
@@ -122,6 +130,7 @@ impl Default for SessionPolicy {
             idle: Duration::from_secs(8 * 3600),
             absolute: Duration::from_secs(24 * 3600),
             pending: Duration::from_secs(10 * 60),
+            step_up: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -162,6 +171,15 @@ impl OrgSession {
         } else {
             None
         }
+    }
+}
+
+impl OrgSession {
+    /// Whether the person authenticated, or confirmed it was them, within
+    /// the policy's step-up window before `now`.
+    pub fn recently_confirmed(&self, policy: &SessionPolicy, now: i64) -> bool {
+        let last = self.authenticated_at.max(self.confirmed_at);
+        now - last < policy.step_up.as_millis() as i64
     }
 }
 
@@ -364,9 +382,21 @@ pub async fn start_org_session(
                 last_seen_at: now,
                 break_glass,
                 second_factor,
+                confirmed_at: 0,
             },
         )
         .await
+}
+
+/// Notes that the person just confirmed it was them (for sensitive actions).
+pub async fn mark_confirmed(
+    session: &Session,
+    current: &OrgSession,
+) -> Result<(), tower_sessions::session::Error> {
+    let mut updated = current.clone();
+    updated.confirmed_at = now();
+    updated.last_seen_at = updated.confirmed_at;
+    session.insert(ORG_SESSION, updated).await
 }
 
 /// Records a pending sign-in under a new session id.
@@ -442,7 +472,26 @@ mod tests {
             last_seen_at,
             break_glass: false,
             second_factor: false,
+            confirmed_at: 0,
         }
+    }
+
+    #[test]
+    fn a_sensitive_action_needs_a_recent_sign_in_or_confirmation() {
+        let policy = SessionPolicy {
+            step_up: Duration::from_secs(600),
+            ..SessionPolicy::default()
+        };
+        let s = |secs: i64| secs * 1000;
+        let signed_in = session(s(1000), s(1000));
+        assert!(signed_in.recently_confirmed(&policy, s(1599)));
+        assert!(!signed_in.recently_confirmed(&policy, s(1600)));
+        let confirmed = OrgSession {
+            confirmed_at: s(2000),
+            ..signed_in
+        };
+        assert!(confirmed.recently_confirmed(&policy, s(2599)));
+        assert!(!confirmed.recently_confirmed(&policy, s(2600)));
     }
 
     #[test]
@@ -451,6 +500,7 @@ mod tests {
             idle: Duration::from_secs(100),
             absolute: Duration::from_secs(1000),
             pending: Duration::from_secs(10),
+            step_up: Duration::from_secs(10),
         };
         let never = OffsetDateTime::UNIX_EPOCH;
         let s = |secs: i64| secs * 1000;

@@ -9,11 +9,12 @@ use crate::{
         get_totp_setup, take_recovery_codes,
     },
     components::{
-        form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
+        form::{Field, FormAlert, FormErrors, Notice, StepUp, Submit, action_error},
         layout::Logo,
         page::PageHeader,
     },
     error::AppError,
+    error::STEP_UP_FIELD,
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -244,7 +245,8 @@ pub fn TwoStepSetupPage() -> impl IntoView {
 #[component]
 fn SetupView(account: Account, setup: TotpSetup) -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotp>::new();
-    let errors = FormErrors::new(action_error(confirm), &["code"]);
+    let errors = FormErrors::new(action_error(confirm), &["code", STEP_UP_FIELD]);
+    let slug = account.org_slug.clone();
     view! {
         <AccountFrame org_slug=account.org_slug org_name=account.org_name>
             <PageHeader title="Set up an authenticator app" subtitle="Any TOTP app works: 1Password, Google Authenticator, Microsoft Authenticator, Authy, Bitwarden…" />
@@ -260,6 +262,7 @@ fn SetupView(account: Account, setup: TotpSetup) -> impl IntoView {
                             maxlength=64
                             error=errors.field("code")
                         />
+                        <StepUp error=action_error(confirm) slug />
                         <Submit label="Turn on two-step sign-in" pending=confirm.pending() working="Checking…" />
                     </ActionForm>
                 </TotpSetupPanel>

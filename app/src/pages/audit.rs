@@ -7,9 +7,10 @@ use crate::{
     api::audit::{AuditPage, AuditRow, SetAuditRetention, get_audit},
     audit::ActionGroup,
     components::{
-        form::{FormAlert, FormErrors, Notice, action_error, query_encode},
+        form::{FormAlert, FormErrors, Notice, StepUp, action_error, query_encode},
         page::{PageHeader, org_page},
     },
+    error::STEP_UP_FIELD,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -289,7 +290,7 @@ fn RetentionCard(
     days: Option<i32>,
     retention: ServerAction<SetAuditRetention>,
 ) -> impl IntoView {
-    let errors = FormErrors::new(action_error(retention), &["days"]);
+    let errors = FormErrors::new(action_error(retention), &["days", STEP_UP_FIELD]);
     let current = days.map(|d| d.to_string()).unwrap_or_default();
     let status = match days {
         Some(d) => {
@@ -302,7 +303,7 @@ fn RetentionCard(
             <h2 class="font-semibold text-slate-900">"Retention"</h2>
             <p class="mt-1 text-sm text-slate-600">{status}</p>
             <ActionForm action=retention attr:class="mt-4 flex flex-wrap items-end gap-3">
-                <input type="hidden" name="slug" value=slug />
+                <input type="hidden" name="slug" value=slug.clone() />
                 <div>
                     <label for="retention-days" class="block text-sm font-medium text-slate-700">"Keep events for (days)"</label>
                     <input
@@ -317,6 +318,7 @@ fn RetentionCard(
                 <button type="submit" class="rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-semibold text-slate-700 shadow-sm hover:bg-slate-50">
                     "Save"
                 </button>
+                <StepUp error=action_error(retention) slug id="reauth-retention" />
             </ActionForm>
             <div class="mt-2">
                 <FormAlert message=errors.form() />

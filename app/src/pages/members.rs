@@ -11,9 +11,10 @@ use crate::{
         RemoveMember, ResendInvitation, RevokeInvitation, get_members,
     },
     components::{
-        form::{FormAlert, FormErrors, Notice, action_error, query_encode},
+        form::{FormAlert, FormErrors, Notice, StepUp, action_error, query_encode},
         page::{Confirm, ConfirmButtons, PageHeader, org_page},
     },
+    error::STEP_UP_FIELD,
     roles::{Permission, Role},
 };
 use leptos::prelude::*;
@@ -88,7 +89,8 @@ fn Members(
                 .or_else(|| action_error(resend).get())
                 .or_else(|| action_error(revoke).get())
         }),
-        &[],
+        // Asked for in the form that needs it.
+        &[STEP_UP_FIELD],
     );
 
     let confirm_remove = {
@@ -302,8 +304,13 @@ fn MemberRow(
                 {if may_touch {
                     let current = member.role;
                     let label_id = format!("role-{}", member.user_id);
+                    let row = member.user_id.clone();
+                    let error = action_error(change_role);
+                    let this_row = Signal::derive(move || {
+                        error.get().and_then(|e| e.value_for("user_id")).as_deref() == Some(row.as_str())
+                    });
                     view! {
-                        <ActionForm action=change_role attr:class="flex items-center gap-2">
+                        <ActionForm action=change_role attr:class="flex flex-wrap items-center gap-2">
                             <input type="hidden" name="slug" value=slug.clone() />
                             <input type="hidden" name="user_id" value=member.user_id.clone() />
                             <label for=label_id.clone() class="sr-only">{select_label}</label>
@@ -320,6 +327,12 @@ fn MemberRow(
                             <button type="submit" class="rounded-lg px-2 py-1.5 text-sm font-medium text-indigo-600 hover:bg-indigo-50">
                                 "Save"
                             </button>
+                            <StepUp
+                                error
+                                slug=slug.clone()
+                                show=this_row
+                                id=format!("reauth-role-{}", member.user_id)
+                            />
                         </ActionForm>
                     }
                         .into_any()
@@ -370,9 +383,10 @@ fn ConfirmRemove(
             title=format!("Remove {} from the organization?", member.name)
             message=format!("{} loses access on their next page. They can be invited again later.", member.email)
         >
-            <ActionForm action=remove>
-                <input type="hidden" name="slug" value=slug />
+            <ActionForm action=remove attr:class="space-y-4">
+                <input type="hidden" name="slug" value=slug.clone() />
                 <input type="hidden" name="user_id" value=member.user_id.clone() />
+                <StepUp error=action_error(remove) slug />
                 <ConfirmButtons label=format!("Remove {}", member.name) cancel />
             </ActionForm>
         </Confirm>

@@ -5,9 +5,10 @@ use crate::{
         ChangeOrgSlug, DeleteOrg, OrgSettings, RenameOrg, RequireMfa, get_org_settings,
     },
     components::{
-        form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
+        form::{Field, FormAlert, FormErrors, Notice, StepUp, Submit, action_error},
         page::{PageHeader, org_page},
     },
+    error::STEP_UP_FIELD,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -46,16 +47,17 @@ fn Settings(
     require_mfa: ServerAction<RequireMfa>,
 ) -> impl IntoView {
     let query = use_query_map();
-    let mfa_errors = FormErrors::new(action_error(require_mfa), &[]);
+    let mfa_errors = FormErrors::new(action_error(require_mfa), &[STEP_UP_FIELD]);
     let mfa_on = settings.mfa_required;
     let slug_mfa = settings.slug.clone();
     let rename_errors = FormErrors::new(action_error(rename), &["name"]);
     let slug_errors = FormErrors::new(action_error(change_slug), &["new_slug"]);
-    let delete_errors = FormErrors::new(action_error(delete), &["confirm_name"]);
+    let delete_errors = FormErrors::new(action_error(delete), &["confirm_name", STEP_UP_FIELD]);
     let name = settings.name.clone();
     let slug = settings.slug.clone();
     let (slug_rename, slug_move, slug_delete, slug_current) =
         (slug.clone(), slug.clone(), slug.clone(), slug.clone());
+    let (slug_mfa_step_up, slug_delete_step_up) = (slug.clone(), slug.clone());
     let (name_field, name_shown) = (name.clone(), name.clone());
     let notice = move || {
         let query = query.read();
@@ -127,6 +129,7 @@ fn Settings(
                         >
                             {if mfa_on { "Make it optional" } else { "Require two-step sign-in" }}
                         </button>
+                        <StepUp error=action_error(require_mfa) slug=slug_mfa_step_up id="reauth-mfa" />
                     </ActionForm>
                 </Card>
                 <section class="rounded-2xl border border-red-200 bg-white p-6 shadow-sm" aria-labelledby="delete-title">
@@ -142,8 +145,10 @@ fn Settings(
                         <Field
                             label="Type the organization's name to confirm"
                             name="confirm_name"
+                            value=delete_errors.kept("confirm_name", Signal::derive(String::new))
                             error=delete_errors.field("confirm_name")
                         />
+                        <StepUp error=action_error(delete) slug=slug_delete_step_up id="reauth-delete" />
                         <button
                             type="submit"
                             class="rounded-lg bg-red-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-red-500"

@@ -11,10 +11,11 @@ use crate::{
         SetSsoEnabled, SetSsoEnforced, SsoSettings, TestReport, VerifySsoDomain, get_sso_settings,
     },
     components::{
-        form::{Field, FormAlert, FormErrors, Notice, Submit, action_error},
+        form::{Field, FormAlert, FormErrors, Notice, StepUp, Submit, action_error},
         page::{Confirm, ConfirmButtons, PageHeader, org_page},
         sso_start::SsoStart,
     },
+    error::STEP_UP_FIELD,
     roles::Role,
 };
 use leptos::prelude::*;
@@ -147,7 +148,13 @@ fn Card(
 fn ConnectionCard(settings: SsoSettings, save: ServerAction<SaveSsoConnection>) -> impl IntoView {
     let errors = FormErrors::new(
         action_error(save),
-        &["issuer_url", "client_id", "client_secret", "default_role"],
+        &[
+            "issuer_url",
+            "client_id",
+            "client_secret",
+            "default_role",
+            STEP_UP_FIELD,
+        ],
     );
     let existing = settings.connection.clone();
     let issuer = existing
@@ -165,6 +172,7 @@ fn ConnectionCard(settings: SsoSettings, save: ServerAction<SaveSsoConnection>) 
         .unwrap_or(Role::Member);
     let trust = existing.as_ref().is_some_and(|c| c.trust_unverified_email);
     let moved = existing.as_ref().and_then(|c| c.redirect_uri_moved.clone());
+    let slug = settings.slug.clone();
     let secret_hint = if has_secret {
         "A secret is stored (encrypted). Leave this empty to keep it — unless you change the issuer or client id: then enter it again."
     } else {
@@ -230,6 +238,7 @@ fn ConnectionCard(settings: SsoSettings, save: ServerAction<SaveSsoConnection>) 
                         <span class="block text-xs text-slate-500">"Only if your provider never lets people choose their own address."</span>
                     </span>
                 </label>
+                <StepUp error=action_error(save) slug />
                 <div class="flex justify-end">
                     <div class="w-44"><Submit label="Save connection" pending=save.pending() working="Checking provider…" /></div>
                 </div>
@@ -346,8 +355,8 @@ fn Report(report: TestReport) -> impl IntoView {
 
 #[component]
 fn SwitchCard(slug: String, connection: ConnectionView, actions: Actions) -> impl IntoView {
-    let enable_errors = FormErrors::new(action_error(actions.enable), &[]);
-    let enforce_errors = FormErrors::new(action_error(actions.enforce), &[]);
+    let enable_errors = FormErrors::new(action_error(actions.enable), &[STEP_UP_FIELD]);
+    let enforce_errors = FormErrors::new(action_error(actions.enforce), &[STEP_UP_FIELD]);
     let (enable_label, enable_value) = if connection.enabled {
         ("Turn single sign-on off", "false")
     } else {
@@ -376,6 +385,7 @@ fn SwitchCard(slug: String, connection: ConnectionView, actions: Actions) -> imp
                         {enable_label}
                     </button>
                     {(!can_enable).then(|| view! { <span class="text-sm text-slate-500">"Run a successful test first."</span> })}
+                    <StepUp error=action_error(actions.enable) slug=slug.clone() id="reauth-enable" />
                 </ActionForm>
                 {connection
                     .enabled
@@ -391,6 +401,7 @@ fn SwitchCard(slug: String, connection: ConnectionView, actions: Actions) -> imp
                                 >
                                     {enforce_label}
                                 </button>
+                                <StepUp error=action_error(actions.enforce) slug=enforce_slug.clone() id="reauth-enforce" />
                             </ActionForm>
                         }
                     })}
@@ -407,9 +418,9 @@ fn SwitchCard(slug: String, connection: ConnectionView, actions: Actions) -> imp
 #[component]
 fn DomainsCard(slug: String, domains: Vec<DomainView>, actions: Actions) -> impl IntoView {
     let query = use_query_map();
-    let add_errors = FormErrors::new(action_error(actions.add_domain), &["domain"]);
-    let verify_errors = FormErrors::new(action_error(actions.verify_domain), &[]);
-    let remove_errors = FormErrors::new(action_error(actions.remove_domain), &[]);
+    let add_errors = FormErrors::new(action_error(actions.add_domain), &["domain", STEP_UP_FIELD]);
+    let verify_errors = FormErrors::new(action_error(actions.verify_domain), &[STEP_UP_FIELD]);
+    let remove_errors = FormErrors::new(action_error(actions.remove_domain), &[STEP_UP_FIELD]);
     let removing = query.read_untracked().get("remove");
     let empty = domains.is_empty();
     view! {
@@ -431,6 +442,9 @@ fn DomainsCard(slug: String, domains: Vec<DomainView>, actions: Actions) -> impl
                     <input type="hidden" name="slug" value=slug.clone() />
                     <div class="flex-1">
                         <Field label="Add a domain" name="domain" value=add_errors.kept("domain", Signal::derive(String::new)) error=add_errors.field("domain") />
+                        <div class="mt-3 empty:hidden">
+                            <StepUp error=action_error(actions.add_domain) slug=slug.clone() id="reauth-add-domain" />
+                        </div>
                     </div>
                     <button
                         type="submit"
@@ -449,6 +463,20 @@ fn DomainRow(slug: String, domain: DomainView, confirm: bool, actions: Actions) 
     let remove_href = format!("/o/{slug}/sso?remove={}#domains", domain.id);
     let cancel = format!("/o/{slug}/sso#domains");
     let (verify_slug, verify_id) = (slug.clone(), domain.id.clone());
+    let this_domain = |error: Signal<Option<crate::error::AppError>>, id: String| {
+        Signal::derive(move || {
+            error
+                .get()
+                .and_then(|e| e.value_for("domain_id"))
+                .as_deref()
+                == Some(id.as_str())
+        })
+    };
+    let verify_error = action_error(actions.verify_domain);
+    let verify_here = this_domain(verify_error, domain.id.clone());
+    let remove_error = action_error(actions.remove_domain);
+    let remove_here = this_domain(remove_error, domain.id.clone());
+    let step_up_slug = slug.clone();
     let (badge, badge_class) = if domain.verified {
         ("Verified", "bg-emerald-100 text-emerald-800")
     } else {
@@ -465,12 +493,18 @@ fn DomainRow(slug: String, domain: DomainView, confirm: bool, actions: Actions) 
                     {(!domain.verified)
                         .then(|| {
                             view! {
-                                <ActionForm action=actions.verify_domain>
+                                <ActionForm action=actions.verify_domain attr:class="flex flex-wrap items-center justify-end gap-2">
                                     <input type="hidden" name="slug" value=verify_slug.clone() />
                                     <input type="hidden" name="domain_id" value=verify_id.clone() />
                                     <button type="submit" class="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-semibold text-slate-700 shadow-sm hover:bg-slate-50">
                                         "Check now"
                                     </button>
+                                    <StepUp
+                                        error=verify_error
+                                        slug=step_up_slug.clone()
+                                        show=verify_here
+                                        id=format!("reauth-verify-{}", verify_id)
+                                    />
                                 </ActionForm>
                             }
                         })}
@@ -503,9 +537,15 @@ fn DomainRow(slug: String, domain: DomainView, confirm: bool, actions: Actions) 
                                 title=format!("Remove {}?", domain.domain)
                                 message="People of this domain will no longer be sent to your provider from the general sign-in page or join automatically. Existing members stay."
                             >
-                                <ActionForm action=actions.remove_domain>
+                                <ActionForm action=actions.remove_domain attr:class="space-y-4">
                                     <input type="hidden" name="slug" value=slug.clone() />
                                     <input type="hidden" name="domain_id" value=domain.id.clone() />
+                                    <StepUp
+                                        error=remove_error
+                                        slug=slug.clone()
+                                        show=remove_here
+                                        id=format!("reauth-remove-{}", domain.id)
+                                    />
                                     <ConfirmButtons label="Remove domain" cancel=cancel.clone() />
                                 </ActionForm>
                             </Confirm>

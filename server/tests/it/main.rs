@@ -13,3 +13,4 @@ mod projects;
 mod second_factor;
 mod sign_in;
 mod sso;
+mod step_up;

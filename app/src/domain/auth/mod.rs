@@ -35,11 +35,13 @@ mod link;
 mod reset;
 mod sign_in;
 mod sign_up;
+mod step_up;
 
 pub use link::*;
 pub use reset::*;
 pub use sign_in::*;
 pub use sign_up::*;
+pub use step_up::*;
 
 /// How long each kind of emailed link works.
 pub const VERIFY_EMAIL_TTL: Duration = Duration::hours(24);

@@ -4,6 +4,10 @@ import { defineConfig } from '@playwright/test';
 // port and its own database (scripts/test.sh creates both fresh).
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+// A second server on the same database that asks for the password or a code
+// at every sensitive action (a step-up window of zero), as a session older
+// than ten minutes would.
+export const stepUpURL = `http://127.0.0.1:${port + 1}`;
 const database = process.env.E2E_DATABASE ?? 'trellis_e2e';
 const pgHost = process.env.E2E_PG_HOST ?? '127.0.0.1:5432';
 // The real SMTP server the app delivers to, and its HTTP view for the tests.
@@ -83,6 +87,31 @@ export default defineConfig({
       DATABASE_URL: `postgres://app_runtime@${pgHost}/${database}`,
       DATABASE_OWNER_URL: `postgres://app_owner@${pgHost}/${database}`,
       SEED_DEMO_DATA: 'true',
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      MAIL_FROM: 'Trellis <no-reply@trellis.test>',
+      // Both projects sign in many times from one address.
+      RATE_LIMIT_MULTIPLIER: '20',
+      DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
+      RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
+    },
+    },
+    {
+    command: `${process.env.CARGO_TARGET_DIR ?? 'target'}/debug/server`,
+    cwd: '..',
+    url: `${stepUpURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      APP_ENV: 'test',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port + 1}`,
+      LEPTOS_SITE_ROOT: 'target/site',
+      PUBLIC_BASE_URL: stepUpURL,
+      DATABASE_URL: `postgres://app_runtime@${pgHost}/${database}`,
+      DATABASE_OWNER_URL: `postgres://app_owner@${pgHost}/${database}`,
+      SEED_DEMO_DATA: 'false',
+      STEP_UP_WINDOW_MINUTES: '0',
       SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       MAIL_FROM: 'Trellis <no-reply@trellis.test>',
       // Both projects sign in many times from one address.

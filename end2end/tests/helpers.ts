@@ -11,10 +11,12 @@ export async function snap(page: Page, testInfo: TestInfo, name: string) {
  */
 export function watchConsole(page: Page): string[] {
   const errors: string[] = [];
-  const app = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100)}`;
+  const port = Number(process.env.E2E_PORT ?? 3100);
+  // The app's servers (the second is the step-up one).
+  const apps = [`http://127.0.0.1:${port}/`, `http://127.0.0.1:${port + 1}/`];
   page.on('console', (msg) => {
     // Only the app's own pages count (not an identity provider's).
-    if (!page.url().startsWith(app)) return;
+    if (!apps.some((app) => page.url().startsWith(app))) return;
     // An error answer to a form submission (422, 429…) is expected behaviour
     // that Chromium still logs; anything else is a real error.
     if (msg.type() === 'error' && !/status of 4\d\d/.test(msg.text())) errors.push(msg.text());

@@ -60,6 +60,8 @@ pub struct Config {
     pub reload_port: u32,
     pub session_idle_timeout: std::time::Duration,
     pub session_absolute_timeout: std::time::Duration,
+    /// How recent a sign-in (or confirmation) a sensitive action needs.
+    pub step_up_window: std::time::Duration,
     /// How many reverse proxies in front of the server append to
     /// X-Forwarded-For; 0 trusts no header and uses the peer address.
     pub trusted_proxy_hops: usize,
@@ -294,6 +296,19 @@ impl Config {
                 problem: "cannot be longer than SESSION_ABSOLUTE_TIMEOUT_MINUTES".into(),
             });
         }
+        // 0 asks for the password or a code at every sensitive action.
+        let step_up_window = match get("STEP_UP_WINDOW_MINUTES") {
+            Some(v) => {
+                std::time::Duration::from_secs(parse::<u64>("STEP_UP_WINDOW_MINUTES", &v)? * 60)
+            }
+            None => std::time::Duration::from_secs(10 * 60),
+        };
+        if step_up_window > session_absolute_timeout {
+            return Err(ConfigError {
+                variable: "STEP_UP_WINDOW_MINUTES",
+                problem: "cannot be longer than SESSION_ABSOLUTE_TIMEOUT_MINUTES".into(),
+            });
+        }
         let trusted_proxy_hops: usize = match get("TRUSTED_PROXY_HOPS") {
             Some(v) => parse("TRUSTED_PROXY_HOPS", &v)?,
             None => 0,
@@ -356,6 +371,7 @@ impl Config {
             reload_port,
             session_idle_timeout,
             session_absolute_timeout,
+            step_up_window,
             trusted_proxy_hops,
             rate_limit_multiplier,
             invitation_ttl: time::Duration::days(invitation_ttl_days),

@@ -113,6 +113,10 @@ pub async fn seal_form_errors(
     // say) loses them.
     let function = (request.method() == Method::POST && request.uri().path().starts_with("/api/"))
         .then(|| request.uri().path().to_string());
+    let mut request = request;
+    if function.is_some() {
+        forget_earlier_error(&mut request);
+    }
     let mut response = next.run(request).await;
     let Some(location) = response
         .headers()
@@ -190,6 +194,35 @@ pub async fn seal_form_errors(
         }
     }
     response
+}
+
+/// A form posted again from the page its last failure came back to has that
+/// failure in its Referer; Leptos would append the new one after it, and the
+/// page would show neither (see `once`). The form's page is the Referer
+/// without it.
+fn forget_earlier_error(request: &mut Request) {
+    let Some(referer) = request
+        .headers()
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Url::parse(v).ok())
+    else {
+        return;
+    };
+    let pairs = url_pairs(referer.query().unwrap_or_default());
+    if !pairs
+        .iter()
+        .any(|(k, _)| ERROR_PARAMS.contains(&k.as_str()))
+    {
+        return;
+    }
+    let mut clean = referer.clone();
+    let local = without_error(referer.path(), &pairs);
+    let (_, query) = local.split_once('?').unwrap_or((&local, ""));
+    clean.set_query((!query.is_empty()).then_some(query));
+    if let Ok(value) = HeaderValue::from_str(clean.as_str()) {
+        request.headers_mut().insert(header::REFERER, value);
+    }
 }
 
 fn query_has_error(query: &str) -> bool {

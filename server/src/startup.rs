@@ -162,6 +162,7 @@ impl Application {
             session: SessionPolicy {
                 idle: config.session_idle_timeout,
                 absolute: config.session_absolute_timeout,
+                step_up: config.step_up_window,
                 ..SessionPolicy::default()
             },
             rate_limits: RateLimits::default().scaled(config.rate_limit_multiplier),

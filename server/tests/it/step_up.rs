@@ -325,10 +325,34 @@ async fn without_javascript_the_form_comes_back_asking_for_the_password_and_keep
         Some("viewer")
     );
 
+    // A wrong password, sent from the page that came back: the new error
+    // replaces the old one in the address (not appended after it).
     let response = olivia
         .submit(
             "/api/members/remove",
-            &page,
+            &back,
+            &[
+                ("slug", "acme"),
+                ("user_id", &victor),
+                (STEP_UP_FIELD, "a wrong guess"),
+            ],
+        )
+        .await;
+    let again = location(&response);
+    assert_eq!(again.matches("__err=").count(), 1, "{again}");
+    let error = redirected_error(&response).expect("the error travels back");
+    assert!(
+        error
+            .message_for(STEP_UP_FIELD)
+            .unwrap()
+            .contains("not your password"),
+        "{error:?}"
+    );
+
+    let response = olivia
+        .submit(
+            "/api/members/remove",
+            &again,
             &[
                 ("slug", "acme"),
                 ("user_id", &victor),

@@ -234,7 +234,7 @@ pub fn StepUp(
                     {wrong.map(|m| view! { <p id=message_id.clone() class="mt-1.5 text-sm text-red-600" role="alert">{m}</p> })}
                     <p class="mt-1.5 text-xs text-amber-900">
                         "No password? "
-                        <a href=move || format!("/o/{}/login", slug.get()) class="font-medium underline">
+                        <a href=move || format!("/o/{}/login?again=1", slug.get()) class="font-medium underline">
                             "Sign in again"
                         </a>
                         " (single sign-on or an emailed link), then make the change."

@@ -56,11 +56,14 @@ pub fn OrgLoginPage() -> impl IntoView {
     let slug = move || params.read().get("slug").unwrap_or_default();
     let email = Signal::derive(move || query.read().get("email").unwrap_or_default());
     let info = Resource::new(slug, get_org_login);
+    // `?again=1`: a signed-in member signs in afresh (a sensitive change
+    // needs a recent sign-in and they have no password to confirm with).
+    let again = move || query.read().get("again").is_some();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match info.await {
-                    Ok(OrgLogin { signed_in_here: true, slug, .. }) => {
+                    Ok(OrgLogin { signed_in_here: true, slug, .. }) if !again() => {
                         EitherOf3::A(view! { <Redirect path=format!("/o/{slug}") /> }.into_any())
                     }
                     Ok(OrgLogin { moved_to: Some(new_slug), name, .. }) => {

@@ -529,3 +529,42 @@ async fn a_fresh_sign_in_needs_no_confirmation(_: PgPoolOptions, connect: PgConn
             .is_empty()
     );
 }
+
+#[sqlx::test(migrations = false)]
+async fn signing_in_again_counts_as_a_recent_sign_in(_: PgPoolOptions, connect: PgConnectOptions) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn_with(
+        &db,
+        AppOptions {
+            session: SessionPolicy {
+                step_up: Duration::from_secs(2),
+                ..SessionPolicy::default()
+            },
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let form = [("slug", "acme"), ("days", "30")];
+    let response = olivia.call("/api/audit/retention", &form).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "the sign-in is too old now"
+    );
+
+    // The prompt's "Sign in again" opens the login page, signed in or not.
+    let response = olivia.get("/o/acme/login").await;
+    assert!(response.status().is_redirection(), "a member is sent home");
+    let response = olivia.get("/o/acme/login?again=1").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"name="password""#), "with the sign-in form");
+    let response = olivia
+        .sign_in("acme", "olivia@acme.test", DEMO_PASSWORD)
+        .await;
+    assert_eq!(location(&response), "/o/acme");
+    let response = olivia.call("/api/audit/retention", &form).await;
+    assert_eq!(response.status(), StatusCode::OK, "a fresh sign-in counts");
+}

@@ -53,6 +53,13 @@ impl Role {
         }
     }
 
+    /// Owner or admin: a role that decides who is in the organization and
+    /// how they sign in. Granting one, by a role change or an invitation,
+    /// is a sensitive action (it needs a recent sign-in).
+    pub fn administers(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",

@@ -152,11 +152,7 @@ pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
                 tx.commit().await?;
                 session::start_org_session(
                     &ctx.session,
-                    user_id,
-                    org_id,
-                    AuthMethod::EmailLink,
-                    false,
-                    false,
+                    session::OrgSession::new(user_id, org_id, AuthMethod::EmailLink, None),
                 )
                 .await
                 .map_err(session_error)?;
@@ -473,6 +469,7 @@ pub async fn enter_org(slug: String) -> Result<(), AppError> {
             second_factor: pending
                 .second_factor
                 .then_some(second_factor::Used::Earlier),
+            earlier: Some(pending.proof()),
             ..HowSignedIn::first_factor(pending.method)
         };
         enter_org_now(
@@ -502,13 +499,19 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
     with_ctx(async move |ctx| {
         auth::limit_org_creation(&ctx.auth_env()).await?;
         let policy = ctx.state.settings.session;
-        let (user_id, method, passed_second_factor) =
+        let (user_id, method, passed_second_factor, earlier) =
             if let Some(p) = session::live_pending(ctx.db(), &ctx.session, &policy).await? {
-                (p.user_id, p.method, p.second_factor)
+                (p.user_id, p.method, p.second_factor, p.proof())
             } else {
                 let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
                 drop(tx);
-                (current.user_id, current.method, current.second_factor)
+                let proof = current.proof();
+                (
+                    current.user_id,
+                    current.method,
+                    current.second_factor,
+                    proof,
+                )
             };
         let slug = if slug.trim().is_empty() {
             OrgSlug::suggest(&org_name)
@@ -545,6 +548,7 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
         tx.commit().await?;
         let how = HowSignedIn {
             second_factor: passed_second_factor.then_some(second_factor::Used::Earlier),
+            earlier: Some(earlier),
             ..HowSignedIn::first_factor(method)
         };
         enter_org_now(&ctx, user_id, &org, how, IfSsoRequired::GoToProvider).await

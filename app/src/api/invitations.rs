@@ -14,7 +14,8 @@ use {
     },
     crate::{
         domain::{
-            accounts, auth,
+            accounts,
+            auth::{self, HowSignedIn},
             invitations::{self, AcceptRefused, Joined, LinkState},
             session::{self, AuthMethod},
             tenancy::{UserScope, lookup},
@@ -49,27 +50,39 @@ pub struct InvitationPage {
 }
 
 #[cfg(feature = "ssr")]
-async fn signed_in_user(ctx: &Ctx) -> Result<Option<(UserId, String, AuthMethod)>, AppError> {
+async fn signed_in_user(ctx: &Ctx) -> Result<Option<(UserId, String, HowSignedIn)>, AppError> {
     let user = if let Some(current) = session::org_session(&ctx.session)
         .await
         .map_err(session_error)?
     {
         match member(ctx, Permission::ViewWorkspace).await {
-            Ok(_) => Some((current.user_id, current.method)),
+            Ok(_) => Some((
+                current.user_id,
+                current.method,
+                current.second_factor,
+                current.proof(),
+            )),
             Err(_) => None,
         }
     } else {
         session::live_pending(ctx.db(), &ctx.session, &ctx.state.settings.session)
             .await?
-            .map(|p| (p.user_id, p.method))
+            .map(|p| (p.user_id, p.method, p.second_factor, p.proof()))
     };
-    let Some((user_id, method)) = user else {
+    let Some((user_id, method, second_factor, proof)) = user else {
         return Ok(None);
     };
     let mut tx = UserScope::begin(ctx.db(), user_id).await?;
     let email = accounts::profile(&mut tx).await?.email;
     tx.commit().await?;
-    Ok(Some((user_id, email, method)))
+    // Joining is not a new sign-in: the session there is as old, and as
+    // far through the second step, as the one it is made from.
+    let how = HowSignedIn {
+        second_factor: second_factor.then_some(crate::domain::second_factor::Used::Earlier),
+        earlier: Some(proof),
+        ..HowSignedIn::first_factor(method)
+    };
+    Ok(Some((user_id, email, how)))
 }
 
 #[server(prefix = "/api", endpoint = "invitations/get")]
@@ -134,18 +147,11 @@ fn refused(refused: AcceptRefused, email: &str) -> AppError {
 }
 
 #[cfg(feature = "ssr")]
-async fn enter(ctx: &Ctx, joined: Joined, method: AuthMethod) -> Result<(), AppError> {
+async fn enter(ctx: &Ctx, joined: Joined, how: HowSignedIn) -> Result<(), AppError> {
     let org = lookup::org_by_slug(ctx.db(), &joined.org_slug)
         .await?
         .ok_or(AppError::NotFound)?;
-    enter_org_now(
-        ctx,
-        joined.user_id,
-        &org,
-        crate::domain::auth::HowSignedIn::first_factor(method),
-        IfSsoRequired::GoToProvider,
-    )
-    .await
+    enter_org_now(ctx, joined.user_id, &org, how, IfSsoRequired::GoToProvider).await
 }
 
 /// A new person accepts: chooses their name and password, and is in.
@@ -172,7 +178,12 @@ pub async fn accept_invitation_new(
         )
         .await?
         .map_err(|r| refused(r, &email))?;
-        enter(&ctx, joined, AuthMethod::Password).await
+        enter(
+            &ctx,
+            joined,
+            HowSignedIn::first_factor(AuthMethod::Password),
+        )
+        .await
     })
     .await
 }
@@ -197,7 +208,12 @@ pub async fn accept_invitation_with_password(
             invitations::accept_as_user(ctx.db(), &ctx.meta, &token, who.user_id, &who.email)
                 .await?
                 .map_err(|r| refused(r, &invitation.email))?;
-        enter(&ctx, joined, AuthMethod::Password).await
+        enter(
+            &ctx,
+            joined,
+            HowSignedIn::first_factor(AuthMethod::Password),
+        )
+        .await
     })
     .await
 }
@@ -206,7 +222,7 @@ pub async fn accept_invitation_with_password(
 #[server(prefix = "/api", endpoint = "invitations/accept_signed_in")]
 pub async fn accept_invitation_signed_in(token: String) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
-        let (user_id, email, method) = signed_in_user(&ctx)
+        let (user_id, email, how) = signed_in_user(&ctx)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let invited = match invitations::find(ctx.db(), &token).await? {
@@ -216,7 +232,7 @@ pub async fn accept_invitation_signed_in(token: String) -> Result<(), AppError> 
         let joined = invitations::accept_as_user(ctx.db(), &ctx.meta, &token, user_id, &email)
             .await?
             .map_err(|r| refused(r, &invited))?;
-        enter(&ctx, joined, method).await
+        enter(&ctx, joined, how).await
     })
     .await
 }

@@ -206,10 +206,19 @@ pub async fn leave_org(slug: String) -> Result<(), AppError> {
 }
 
 /// Invites one or several addresses (one per line, or separated by commas).
+/// An invitation to the owner or admin role is a role grant waiting for its
+/// address, so it needs a recent sign-in like granting the role (`reauth`
+/// otherwise).
 #[server(prefix = "/api", endpoint = "members/invite")]
-pub async fn invite_members(slug: String, emails: String, role: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::InviteMembers, async |ctx, tx| {
+pub async fn invite_members(
+    slug: String,
+    emails: String,
+    role: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
         let keep = [("emails", emails.as_str()), ("role", role.as_str())];
+        let (mut tx, current) = member_of(&ctx, &slug, Permission::InviteMembers).await?;
         let parsed = invitations::parse_emails(&emails);
         let role_ok = Role::parse(&role);
         let (addresses, role) = match (parsed, role_ok) {
@@ -227,16 +236,20 @@ pub async fn invite_members(slug: String, emails: String, role: String) -> Resul
                 return v.finish().map_err(|e| e.keeping(&keep));
             }
         };
+        if role.administers() && invitations::may_grant(tx.actor().role, role) {
+            confirm_recent(&ctx, &tx, &current, reauth.as_deref(), &keep).await?;
+        }
         let count = invitations::invite(
-            tx,
+            &mut tx,
             &ctx.meta,
-            &sending(ctx),
+            &sending(&ctx),
             &addresses,
             role,
             ctx.state.settings.invitation_ttl,
         )
         .await
         .map_err(|e| e.keeping(&keep))?;
+        tx.commit().await?;
         let who = if count == 1 {
             addresses[0].as_str().to_string()
         } else {
@@ -249,18 +262,31 @@ pub async fn invite_members(slug: String, emails: String, role: String) -> Resul
 }
 
 /// Sends an invitation again, with a new link; the old one stops working.
+/// For an owner or admin invitation that is a new grant, with the same
+/// rule as sending it.
 #[server(prefix = "/api", endpoint = "members/resend_invitation")]
-pub async fn resend_invitation(slug: String, invitation_id: String) -> Result<(), AppError> {
-    in_org(&slug, Permission::InviteMembers, async |ctx, tx| {
+pub async fn resend_invitation(
+    slug: String,
+    invitation_id: String,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let keep = [("invitation_id", invitation_id.as_str())];
+        let (mut tx, current) = member_of(&ctx, &slug, Permission::InviteMembers).await?;
         let id = parse_invitation(&invitation_id)?;
+        let role = invitations::open_invitation_role(&mut tx, id).await?;
+        if role.administers() && invitations::may_grant(tx.actor().role, role) {
+            confirm_recent(&ctx, &tx, &current, reauth.as_deref(), &keep).await?;
+        }
         let email = invitations::resend(
-            tx,
+            &mut tx,
             &ctx.meta,
-            &sending(ctx),
+            &sending(&ctx),
             id,
             ctx.state.settings.invitation_ttl,
         )
         .await?;
+        tx.commit().await?;
         redirect(&notice(&slug, "resent", &email));
         Ok(())
     })

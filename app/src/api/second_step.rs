@@ -122,6 +122,7 @@ pub async fn verify_second_step(code: String) -> Result<(), AppError> {
             method: step.method,
             break_glass: step.break_glass,
             second_factor: Some(used),
+            earlier: None,
         };
         match step.org_id {
             Some(org_id) => {
@@ -221,6 +222,7 @@ pub async fn confirm_enrolment_step(code: String) -> Result<(), AppError> {
             method: step.method,
             break_glass: step.break_glass,
             second_factor: Some(second_factor::Used::Authenticator),
+            earlier: None,
         };
         match crate::domain::auth::enter_org(
             ctx.db(),

@@ -133,7 +133,7 @@ pub async fn invite(
     if !actor.role.can(Permission::InviteMembers) {
         return Err(AppError::Forbidden);
     }
-    if role == Role::Owner && !actor.role.can(Permission::ManageOwners) {
+    if !may_grant(actor.role, role) {
         return Err(AppError::field(
             "role",
             "Only an owner can invite another owner.",
@@ -295,7 +295,7 @@ pub async fn resend(
         return Err(AppError::Forbidden);
     }
     let role = open_invitation_role(tx, invitation_id).await?;
-    if role == Role::Owner && !actor.role.can(Permission::ManageOwners) {
+    if !may_grant(actor.role, role) {
         return Err(AppError::Forbidden);
     }
     sending.limit(tx.org_id(), actor.user_id, 1).await?;
@@ -349,9 +349,7 @@ pub async fn revoke(
         return Err(AppError::Forbidden);
     }
     // An owner invitation is an owner grant: only owners withdraw it.
-    if open_invitation_role(tx, invitation_id).await? == Role::Owner
-        && !actor.role.can(Permission::ManageOwners)
-    {
+    if !may_grant(actor.role, open_invitation_role(tx, invitation_id).await?) {
         return Err(AppError::Forbidden);
     }
     let row = sqlx::query!(
@@ -375,10 +373,16 @@ pub async fn revoke(
     Ok(row.email)
 }
 
+/// Whether a member whose role is `inviter` may invite to, resend or
+/// withdraw an invitation to `role`: only owners grant the owner role.
+pub fn may_grant(inviter: Role, role: Role) -> bool {
+    role != Role::Owner || inviter.can(Permission::ManageOwners)
+}
+
 /// The role a pending invitation grants; `NotFound` when there is no such
 /// pending invitation in this org. Locks the row, so the answer holds until
 /// the transaction ends.
-async fn open_invitation_role(
+pub async fn open_invitation_role(
     tx: &mut OrgTx,
     invitation_id: InvitationId,
 ) -> Result<Role, AppError> {

@@ -311,9 +311,8 @@ pub async fn touches_admin_roles(
     user_id: UserId,
     new_role: Role,
 ) -> Result<bool, sqlx::Error> {
-    let admin = |role: Role| matches!(role, Role::Owner | Role::Admin);
     let current = target(tx, user_id).await?.map(|(role, _)| role);
-    Ok(admin(new_role) || current.is_some_and(admin))
+    Ok(new_role.administers() || current.is_some_and(Role::administers))
 }
 
 /// Gives `user_id` the role `new_role`. Returns whether anything changed,

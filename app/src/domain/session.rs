@@ -174,7 +174,45 @@ impl OrgSession {
     }
 }
 
+/// When the person behind a sign-in proved who they are. A session made
+/// from an earlier one — entering an organization from the picker, creating
+/// or joining one while signed in — is as old as the sign-in behind it: it
+/// is not a new sign-in, for step-up or for the absolute timeout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Proof {
+    pub authenticated_at: i64,
+    /// The last confirmation during the session (0: none).
+    pub confirmed_at: i64,
+}
+
 impl OrgSession {
+    /// A session in `org_id` for someone who authenticated with `method`
+    /// just now, or at the time `earlier` gives.
+    pub fn new(user_id: UserId, org_id: OrgId, method: AuthMethod, earlier: Option<Proof>) -> Self {
+        let now = now();
+        let proof = earlier.unwrap_or(Proof {
+            authenticated_at: now,
+            confirmed_at: 0,
+        });
+        OrgSession {
+            user_id,
+            org_id,
+            method,
+            authenticated_at: proof.authenticated_at,
+            last_seen_at: now,
+            break_glass: false,
+            second_factor: false,
+            confirmed_at: proof.confirmed_at,
+        }
+    }
+
+    pub fn proof(&self) -> Proof {
+        Proof {
+            authenticated_at: self.authenticated_at,
+            confirmed_at: self.confirmed_at,
+        }
+    }
+
     /// Whether the person authenticated, or confirmed it was them, within
     /// the policy's step-up window before `now`.
     pub fn recently_confirmed(&self, policy: &SessionPolicy, now: i64) -> bool {
@@ -184,6 +222,13 @@ impl OrgSession {
 }
 
 impl PendingSignIn {
+    pub fn proof(&self) -> Proof {
+        Proof {
+            authenticated_at: self.authenticated_at,
+            confirmed_at: 0,
+        }
+    }
+
     pub fn is_fresh(&self, policy: &SessionPolicy, now: i64) -> bool {
         now - self.authenticated_at <= policy.pending.as_millis() as i64
     }
@@ -358,34 +403,15 @@ pub async fn sign_up_marker(
     session.get(SIGN_UP).await
 }
 
-/// Starts a signed-in session in one org under a new session id, dropping
-/// anything the old session held.
+/// Starts `org_session` under a new session id, dropping anything the old
+/// session held.
 pub async fn start_org_session(
     session: &Session,
-    user_id: UserId,
-    org_id: OrgId,
-    method: AuthMethod,
-    break_glass: bool,
-    second_factor: bool,
+    org_session: OrgSession,
 ) -> Result<(), tower_sessions::session::Error> {
     session.clear().await;
     session.cycle_id().await?;
-    let now = now();
-    session
-        .insert(
-            ORG_SESSION,
-            OrgSession {
-                user_id,
-                org_id,
-                method,
-                authenticated_at: now,
-                last_seen_at: now,
-                break_glass,
-                second_factor,
-                confirmed_at: 0,
-            },
-        )
-        .await
+    session.insert(ORG_SESSION, org_session).await
 }
 
 /// Notes that the person just confirmed it was them (for sensitive actions).

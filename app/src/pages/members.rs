@@ -421,12 +421,13 @@ fn InviteForm(
     days: i64,
     invite: ServerAction<InviteMembers>,
 ) -> impl IntoView {
-    let errors = FormErrors::new(action_error(invite), &["emails", "role"]);
+    let errors = FormErrors::new(action_error(invite), &["emails", "role", STEP_UP_FIELD]);
     let roles: Vec<Role> = Role::ALL
         .into_iter()
         .filter(|r| *r != Role::Owner || viewer_role.can(Permission::ManageOwners))
         .collect();
     let kept_role = errors.kept("role", Signal::derive(|| "member".to_string()));
+    let slug_for_step_up = slug.clone();
     view! {
         <section class="rounded-2xl border border-slate-200 bg-white p-5 shadow-sm" aria-labelledby="invite-title">
             <h2 id="invite-title" class="font-semibold text-slate-900">"Invite people"</h2>
@@ -435,7 +436,7 @@ fn InviteForm(
             </p>
             <ActionForm action=invite attr:class="mt-4 space-y-4" attr:data-testid="invite-form">
                 <FormAlert message=errors.form() />
-                <input type="hidden" name="slug" value=slug />
+                <input type="hidden" name="slug" value=slug.clone() />
                 <div>
                     <label for="invite-emails" class="block text-sm font-medium text-slate-700">"Email addresses"</label>
                     <textarea
@@ -473,6 +474,7 @@ fn InviteForm(
                     </select>
                     {move || errors.field("role").get().map(|m| view! { <p class="mt-1.5 text-sm text-red-600" role="alert">{m}</p> })}
                 </div>
+                <StepUp error=action_error(invite) slug=slug_for_step_up id="reauth-invite" />
                 <button
                     type="submit"
                     disabled=move || invite.pending().get()
@@ -492,6 +494,7 @@ fn PendingInvitations(
     resend: ServerAction<ResendInvitation>,
 ) -> impl IntoView {
     let empty = invitations.is_empty();
+    let resend_error = action_error(resend);
     view! {
         <section aria-labelledby="pending-title">
             <h2 id="pending-title" class="font-semibold text-slate-900">"Pending invitations"</h2>
@@ -502,6 +505,10 @@ fn PendingInvitations(
                     .map(|invitation| {
                         let revoke_href = format!("/o/{slug}/members?revoke={}", invitation.invitation_id);
                         let slug = slug.clone();
+                        let row = invitation.invitation_id.clone();
+                        let this_row = Signal::derive(move || {
+                            resend_error.get().and_then(|e| e.value_for("invitation_id")).as_deref() == Some(row.as_str())
+                        });
                         view! {
                             <li class="rounded-xl border border-slate-200 bg-white p-4 text-sm shadow-sm">
                                 <div class="flex items-start justify-between gap-2">
@@ -517,10 +524,16 @@ fn PendingInvitations(
                                     }}
                                 </p>
                                 <div class="mt-3 flex gap-4">
-                                    <ActionForm action=resend>
+                                    <ActionForm action=resend attr:class="flex flex-wrap items-center gap-2">
                                         <input type="hidden" name="slug" value=slug.clone() />
                                         <input type="hidden" name="invitation_id" value=invitation.invitation_id.clone() />
                                         <button type="submit" class="font-medium text-indigo-600 hover:text-indigo-500">"Resend"</button>
+                                        <StepUp
+                                            error=resend_error
+                                            slug=slug.clone()
+                                            show=this_row
+                                            id=format!("reauth-resend-{}", invitation.invitation_id)
+                                        />
                                     </ActionForm>
                                     <a href=revoke_href class="font-medium text-red-600 hover:text-red-500">"Revoke"</a>
                                 </div>

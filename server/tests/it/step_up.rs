@@ -568,3 +568,139 @@ async fn signing_in_again_counts_as_a_recent_sign_in(_: PgPoolOptions, connect: 
     let response = olivia.call("/api/audit/retention", &form).await;
     assert_eq!(response.status(), StatusCode::OK, "a fresh sign-in counts");
 }
+
+async fn pending_invitations(db: &TestDb, email: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select invitation_id::text, role::text from invitation
+         where email = $1 and accepted_at is null and revoked_at is null",
+    )
+    .bind(email)
+    .fetch_all(&db.superuser)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn inviting_an_admin_or_owner_needs_a_recent_sign_in_and_inviting_a_member_does_not(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn_with(&db, always_ask()).await;
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+
+    // An invitation is a role grant that waits for its address: someone at
+    // an unattended browser must not be able to send themselves admin.
+    for role in ["admin", "owner"] {
+        let email = format!("new-{role}@elsewhere.test");
+        let form = [("slug", "acme"), ("emails", email.as_str()), ("role", role)];
+        let response = refused_then_done(&db, &olivia, "/api/members/invite", &form, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{role}");
+        assert_eq!(pending_invitations(&db, &email).await.len(), 1);
+    }
+    let form = [
+        ("slug", "acme"),
+        ("emails", "new-member@elsewhere.test"),
+        ("role", "member"),
+    ];
+    let response = olivia.call("/api/members/invite", &form).await;
+    assert_eq!(response.status(), StatusCode::OK, "a member invitation");
+
+    // Resending sends a new, working link: the same rule as sending it.
+    let (admin_invitation, _) = pending_invitations(&db, "new-admin@elsewhere.test")
+        .await
+        .remove(0);
+    let form = [
+        ("slug", "acme"),
+        ("invitation_id", admin_invitation.as_str()),
+    ];
+    let response =
+        refused_then_done(&db, &olivia, "/api/members/resend_invitation", &form, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (member_invitation, _) = pending_invitations(&db, "new-member@elsewhere.test")
+        .await
+        .remove(0);
+    let response = olivia
+        .call(
+            "/api/members/resend_invitation",
+            &[("slug", "acme"), ("invitation_id", &member_invitation)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "a member invitation");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_session_made_from_an_earlier_sign_in_is_as_old_as_that_sign_in(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn_with(
+        &db,
+        AppOptions {
+            session: SessionPolicy {
+                step_up: Duration::from_secs(2),
+                ..SessionPolicy::default()
+            },
+            ..AppOptions::default()
+        },
+    )
+    .await;
+
+    // Creating an organization while signed in starts a session there; it
+    // is not a new sign-in.
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let response = olivia
+        .submit(
+            "/api/auth/create_org",
+            "/orgs/new",
+            &[("org_name", "Hooli"), ("slug", "hooli")],
+        )
+        .await;
+    assert_eq!(location(&response), "/o/hooli");
+    let response = olivia
+        .call("/api/audit/retention", &[("slug", "hooli"), ("days", "30")])
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "the sign-in behind the new session is too old"
+    );
+
+    // Nor is entering an organization from the picker a while after the
+    // password was typed.
+    let sam = app.browser();
+    let response = sam
+        .submit(
+            "/api/auth/sign_in",
+            "/login",
+            &[
+                ("email", "sam@consulting.test"),
+                ("password", DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/orgs");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let response = sam
+        .submit("/api/auth/enter_org", "/orgs", &[("slug", "acme")])
+        .await;
+    assert_eq!(location(&response), "/o/acme");
+    let victor = db.user_id("victor@acme.test").await;
+    let response = sam
+        .call(
+            "/api/members/remove",
+            &[("slug", "acme"), ("user_id", &victor)],
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "the password was typed too long ago"
+    );
+    assert_eq!(
+        role_of(&db, "victor@acme.test").await.as_deref(),
+        Some("viewer")
+    );
+}

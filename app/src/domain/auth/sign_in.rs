@@ -185,11 +185,7 @@ pub async fn record_sign_in(
     switched_from: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<MemberTx, AppError> {
-    let how = HowSignedIn {
-        method,
-        break_glass: false,
-        second_factor: None,
-    };
+    let how = HowSignedIn::first_factor(method);
     record_sign_in_with(db, org_id, user_id, how, switched_from, meta).await
 }
 
@@ -202,6 +198,10 @@ pub struct HowSignedIn {
     pub break_glass: bool,
     /// The second factor the sign-in passed, if it has passed one.
     pub second_factor: Option<crate::domain::second_factor::Used>,
+    /// For a session made from an earlier sign-in (the picker, creating or
+    /// joining an organization while signed in): when that one proved who
+    /// it was. `None`: just now.
+    pub earlier: Option<crate::domain::session::Proof>,
 }
 
 impl HowSignedIn {
@@ -210,6 +210,7 @@ impl HowSignedIn {
             method,
             break_glass: false,
             second_factor: None,
+            earlier: None,
         }
     }
 }
@@ -226,6 +227,7 @@ pub(super) async fn record_sign_in_with(
         method,
         break_glass,
         second_factor,
+        earlier: _,
     } = how;
     let mut tx = Tenant::begin(db, org_id, user_id).await?;
     sqlx::query!(
@@ -348,6 +350,7 @@ pub async fn enter_org(
         method,
         break_glass,
         second_factor,
+        earlier,
     } = how;
     let session_error = |e: tower_sessions::session::Error| {
         tracing::error!(error = %e, "session store error");
@@ -421,17 +424,18 @@ pub async fn enter_org(
         method,
         break_glass: used_break_glass,
         second_factor,
+        earlier,
     };
     let tx =
         record_sign_in_with(db, org.org_id, user_id, how, switched_from.as_deref(), meta).await?;
     tx.commit().await?;
     crate::domain::session::start_org_session(
         session,
-        user_id,
-        org.org_id,
-        method,
-        used_break_glass,
-        second_factor.is_some(),
+        crate::domain::session::OrgSession {
+            break_glass: used_break_glass,
+            second_factor: second_factor.is_some(),
+            ..crate::domain::session::OrgSession::new(user_id, org.org_id, method, earlier)
+        },
     )
     .await
     .map_err(session_error)?;

@@ -51,11 +51,7 @@ async fn me_confirmed(
     reauth: Option<&str>,
 ) -> Result<(UserTx, OrgSession, (String, String)), AppError> {
     let (tx, current) = member(ctx, Permission::ViewWorkspace).await?;
-    super::context::confirm_recent(ctx, &tx, &current, reauth, &[]).await?;
-    let current = session::org_session(&ctx.session)
-        .await
-        .map_err(session_error)?
-        .ok_or(AppError::Unauthenticated)?;
+    let current = super::context::confirm_recent(ctx, &tx, &current, reauth, &[]).await?;
     let org = (tx.org().slug.clone(), tx.org().name.clone());
     let user_tx = tx.into_user_scope().await?;
     Ok((user_tx, current, org))

@@ -377,18 +377,19 @@ pub async fn act_in_org_confirmed<T>(
 }
 
 /// The step-up check of [`in_org_confirmed`], for an action that decides
-/// for itself whether it is sensitive.
+/// for itself whether it is sensitive. Returns the session as it stands
+/// after the check (with the confirmation noted, when one was made).
 pub async fn confirm_recent(
     ctx: &Ctx,
     tx: &MemberTx,
     current: &OrgSession,
     reauth: Option<&str>,
     keep: &[(&str, &str)],
-) -> Result<(), AppError> {
+) -> Result<OrgSession, AppError> {
     if current.recently_confirmed(&ctx.state.settings.session, session::now()) {
-        return Ok(());
+        return Ok(current.clone());
     }
-    let Some(answer) = reauth.map(str::trim).filter(|a| !a.is_empty()) else {
+    let Some(answer) = reauth.filter(|a| !a.trim().is_empty()) else {
         return Err(AppError::StepUpRequired { values: Vec::new() }.keeping(keep));
     };
     let actor = tx.actor();

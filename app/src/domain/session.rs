@@ -414,15 +414,17 @@ pub async fn start_org_session(
     session.insert(ORG_SESSION, org_session).await
 }
 
-/// Notes that the person just confirmed it was them (for sensitive actions).
+/// Notes that the person just confirmed it was them (for sensitive
+/// actions); returns the session as it now stands.
 pub async fn mark_confirmed(
     session: &Session,
     current: &OrgSession,
-) -> Result<(), tower_sessions::session::Error> {
+) -> Result<OrgSession, tower_sessions::session::Error> {
     let mut updated = current.clone();
     updated.confirmed_at = now();
     updated.last_seen_at = updated.confirmed_at;
-    session.insert(ORG_SESSION, updated).await
+    session.insert(ORG_SESSION, updated.clone()).await?;
+    Ok(updated)
 }
 
 /// Records a pending sign-in under a new session id.

@@ -704,3 +704,40 @@ async fn a_session_made_from_an_earlier_sign_in_is_as_old_as_that_sign_in(
         Some("viewer")
     );
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_password_is_checked_as_typed_spaces_and_all(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let spaced = "  correct horse battery  ";
+    let hash = app::domain::password::hash(&app::validation::NewPassword::parse(spaced).unwrap())
+        .await
+        .unwrap();
+    sqlx::query("update app_user set password_hash = $1 where email = 'olivia@acme.test'")
+        .bind(hash)
+        .execute(&db.superuser)
+        .await
+        .unwrap();
+    let app = TestApp::spawn_with(&db, always_ask()).await;
+    let olivia = app.browser();
+    let response = olivia.sign_in("acme", "olivia@acme.test", spaced).await;
+    assert_eq!(location(&response), "/o/acme", "the login page takes it");
+    let form = |answer| [("slug", "acme"), ("days", "30"), (STEP_UP_FIELD, answer)];
+    let response = olivia
+        .call("/api/audit/retention", &form(spaced.trim()))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "without its spaces it is another password"
+    );
+    let response = olivia.call("/api/audit/retention", &form(spaced)).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{:?}",
+        response.text().await
+    );
+}

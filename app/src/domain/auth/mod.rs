@@ -77,6 +77,58 @@ impl AuthEnv<'_> {
     }
 }
 
+/// The budget of wrong passwords for one account, shared by the login
+/// pages and step-up so that neither is a better guessing oracle than the
+/// other: each attempt counts against the client address; while the
+/// account's failures from here, or from anywhere, are spent, the right
+/// password is refused too.
+pub(super) struct PasswordBudget {
+    from_here: String,
+    anywhere: String,
+}
+
+impl PasswordBudget {
+    /// Counts the attempt and checks that the account may try now.
+    pub(super) async fn open(env: &AuthEnv<'_>, email: &str) -> Result<Self, AppError> {
+        let budget = PasswordBudget {
+            from_here: env.account_from_here("sign_in_failures", email),
+            anywhere: account_bucket("sign_in_failures", email),
+        };
+        rate_limit::hit(env.db, &env.ip_bucket("sign_in"), env.limits.sign_in_per_ip).await?;
+        rate_limit::check(
+            env.db,
+            &budget.from_here,
+            env.limits.sign_in_failures_per_account,
+        )
+        .await?;
+        rate_limit::check(
+            env.db,
+            &budget.anywhere,
+            env.limits.sign_in_failures_per_account_anywhere,
+        )
+        .await?;
+        Ok(budget)
+    }
+
+    /// Counts a wrong password. This attempt has been answered already; a
+    /// spent budget applies to the next one.
+    pub(super) async fn wrong(&self, env: &AuthEnv<'_>) -> Result<(), AppError> {
+        for (bucket, limit) in [
+            (&self.from_here, env.limits.sign_in_failures_per_account),
+            (
+                &self.anywhere,
+                env.limits.sign_in_failures_per_account_anywhere,
+            ),
+        ] {
+            match rate_limit::hit(env.db, bucket, limit).await {
+                Ok(()) | Err(AppError::RateLimited { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Counts one attempt to set a password with an emailed token (a reset or
 /// an invitation for a new account) against the client address, like a
 /// sign-in: each one costs a password hash when its token is good.

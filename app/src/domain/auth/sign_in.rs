@@ -54,16 +54,7 @@ pub async fn sign_in_with_password(
     password: String,
     org: Option<&lookup::OrgSummary>,
 ) -> Result<Result<Authenticated, SignInFailure>, AppError> {
-    let from_here = env.account_from_here("sign_in_failures", email);
-    let anywhere = account_bucket("sign_in_failures", email);
-    rate_limit::hit(env.db, &env.ip_bucket("sign_in"), env.limits.sign_in_per_ip).await?;
-    rate_limit::check(env.db, &from_here, env.limits.sign_in_failures_per_account).await?;
-    rate_limit::check(
-        env.db,
-        &anywhere,
-        env.limits.sign_in_failures_per_account_anywhere,
-    )
-    .await?;
+    let budget = PasswordBudget::open(env, email).await?;
 
     let identity = lookup::user_for_sign_in(env.db, email).await?;
     let stored = identity.as_ref().and_then(|i| i.password_hash.clone());
@@ -99,16 +90,7 @@ pub async fn sign_in_with_password(
 
     if let Err(failure) = &outcome {
         if *failure == SignInFailure::InvalidCredentials {
-            for (bucket, limit) in [
-                (&from_here, env.limits.sign_in_failures_per_account),
-                (&anywhere, env.limits.sign_in_failures_per_account_anywhere),
-            ] {
-                // This attempt has been answered; the limit applies to the next.
-                match rate_limit::hit(env.db, bucket, limit).await {
-                    Ok(()) | Err(AppError::RateLimited { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            budget.wrong(env).await?;
         }
         if let Some(org) = org {
             record_failed_sign_in(env, org.org_id, email, AuthMethod::Password, failure).await?;

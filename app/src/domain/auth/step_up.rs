@@ -7,12 +7,12 @@
 //! codes (the same buckets), so a stolen session is no better a guessing
 //! oracle than the login page.
 
-use super::{AuthEnv, account_bucket};
+use super::{AuthEnv, PasswordBudget};
 use crate::{
     audit::AuditAction,
     domain::{
         audit::{self, Event},
-        password, rate_limit,
+        password,
         second_factor::{self, Attempts},
         sso::SecretKeys,
         tenancy::{Tenant, UserScope, lookup},
@@ -43,8 +43,10 @@ pub async fn confirm_identity(
     who: &Confirming<'_>,
     answer: &str,
 ) -> Result<&'static str, AppError> {
-    let answer = answer.trim();
-    if answer.is_empty() {
+    // A code may come with spaces around it; a password is checked as typed
+    // (spaces at its ends are part of it, as at the login page).
+    let code = answer.trim();
+    if code.is_empty() {
         return Err(AppError::field(
             STEP_UP_FIELD,
             "Enter your password or a code from your authenticator app.",
@@ -53,7 +55,7 @@ pub async fn confirm_identity(
     if answer.len() > 1024 {
         return Err(AppError::field(STEP_UP_FIELD, WRONG));
     }
-    let method = if second_factor::looks_like_totp(answer) {
+    let method = if second_factor::looks_like_totp(code) {
         super::limit_code_checks(env).await?;
         let mut tx = UserScope::begin(env.db, who.user_id).await?;
         let attempts = Attempts {
@@ -62,7 +64,7 @@ pub async fn confirm_identity(
             meta: env.meta,
             base_url: env.base_url,
         };
-        match second_factor::verify(&mut tx, keys, &attempts, answer, Some(who.org_id)).await {
+        match second_factor::verify(&mut tx, keys, &attempts, code, Some(who.org_id)).await {
             // Its failures are counted and recorded by the check itself.
             Ok(_) => tx.commit().await?,
             Err(second_factor::SecondFactorError::LockedOut { retry_after_secs }) => {
@@ -87,30 +89,13 @@ pub async fn confirm_identity(
         }
         "authenticator"
     } else {
-        let anywhere = account_bucket("sign_in_failures", who.email);
-        let from_here = env.account_from_here("sign_in_failures", who.email);
-        rate_limit::hit(env.db, &env.ip_bucket("sign_in"), env.limits.sign_in_per_ip).await?;
-        rate_limit::check(env.db, &from_here, env.limits.sign_in_failures_per_account).await?;
-        rate_limit::check(
-            env.db,
-            &anywhere,
-            env.limits.sign_in_failures_per_account_anywhere,
-        )
-        .await?;
+        let budget = PasswordBudget::open(env, who.email).await?;
         let stored = lookup::user_for_sign_in(env.db, who.email)
             .await?
             .filter(|identity| identity.user_id == who.user_id)
             .and_then(|identity| identity.password_hash);
         if !password::verify(answer.to_string(), stored).await? {
-            for (bucket, limit) in [
-                (&from_here, env.limits.sign_in_failures_per_account),
-                (&anywhere, env.limits.sign_in_failures_per_account_anywhere),
-            ] {
-                match rate_limit::hit(env.db, bucket, limit).await {
-                    Ok(()) | Err(AppError::RateLimited { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            budget.wrong(env).await?;
             record(env, who, AuditAction::IdentityConfirmFailed, "password").await?;
             return Err(AppError::field(STEP_UP_FIELD, WRONG));
         }

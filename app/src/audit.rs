@@ -115,6 +115,8 @@ audit_actions! {
     PasswordResetRequested => "auth.password_reset_requested", SignIn, "asked for a password reset link";
     SignInLinkSent      => "auth.sign_in_link_sent", SignIn,      "asked for a sign-in link by email";
     EmailVerified       => "auth.email_verified",    SignIn,      "verified their email address";
+    PasswordChanged     => "account.password_changed", Security,  "changed their password";
+    NameChanged         => "account.name_changed",   Members,     "changed their name";
     PasswordRemoved     => "auth.password_removed",  SignIn,      "lost a password set before their address was confirmed";
     SessionEnded        => "auth.session_ended",     SignIn,      "was signed out by a change to the organization's single sign-on";
     InvitationCreated   => "invitation.created",     Invitations, "invited someone";

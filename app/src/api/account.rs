@@ -13,11 +13,14 @@ use {
     super::second_step::attempts,
     crate::{
         domain::{
-            accounts, second_factor,
+            accounts,
+            auth::{self, PasswordChange},
+            second_factor,
             session::{self, OrgSession},
             tenancy::UserTx,
         },
         roles::Permission,
+        validation::{DisplayName, NewPassword},
     },
 };
 
@@ -29,6 +32,9 @@ pub struct Account {
     /// The organization this session is in (the way back).
     pub org_slug: String,
     pub org_name: String,
+    /// The account signs in with a password (not only single sign-on or
+    /// emailed links).
+    pub has_password: bool,
     /// Unix seconds since when the authenticator app is on, if it is.
     pub totp_since: Option<i64>,
     pub recovery_codes_left: i64,
@@ -60,11 +66,13 @@ async fn me_confirmed(
 #[server(prefix = "/api", endpoint = "account/get")]
 pub async fn get_account() -> Result<Account, AppError> {
     with_ctx(async move |ctx| {
-        let (mut tx, _, (org_slug, org_name)) = me(&ctx).await?;
+        let (mut tx, current, (org_slug, org_name)) = me(&ctx).await?;
         let profile = accounts::profile(&mut tx).await?;
         let status = second_factor::status(&mut tx).await?;
         tx.commit().await?;
+        let has_password = auth::has_password(ctx.db(), current.user_id, &profile.email).await?;
         Ok(Account {
+            has_password,
             display_name: profile.display_name,
             email: profile.email,
             org_slug,
@@ -72,6 +80,89 @@ pub async fn get_account() -> Result<Account, AppError> {
             totp_since: status.totp_since.map(|t| t.unix_timestamp()),
             recovery_codes_left: status.recovery_codes_left,
         })
+    })
+    .await
+}
+
+/// Changes the name the person goes by, in every organization.
+#[server(prefix = "/api", endpoint = "account/change_name")]
+pub async fn change_name(name: String) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let keep = [("name", name.as_str())];
+        let parsed =
+            DisplayName::parse(&name).map_err(|m| AppError::field("name", m).keeping(&keep))?;
+        let (mut tx, _, _) = me(&ctx).await?;
+        let changed = accounts::rename(&mut tx, &ctx.meta, &parsed).await?;
+        tx.commit().await?;
+        redirect(if changed {
+            "/account?notice=name_changed"
+        } else {
+            "/account"
+        });
+        Ok(())
+    })
+    .await
+}
+
+/// Changes the password. The current one is required; an account without
+/// one (single sign-on or emailed links only) sets its first password after
+/// a recent sign-in (`reauth` otherwise). Every other session of the
+/// account ends unless `keep_other_sessions` is sent; this one stays.
+#[server(prefix = "/api", endpoint = "account/change_password")]
+pub async fn change_password(
+    current_password: Option<String>,
+    new_password: String,
+    keep_other_sessions: Option<String>,
+    reauth: Option<String>,
+) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let end_other_sessions = keep_other_sessions.is_none();
+        let keep: &[(&str, &str)] = if end_other_sessions {
+            &[]
+        } else {
+            &[("keep_other_sessions", "on")]
+        };
+        let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+        let new_password = NewPassword::parse(&new_password)
+            .map_err(|m| AppError::field("new_password", m).keeping(keep))?;
+        let (email, org_id) = (tx.actor().email.clone(), tx.org_id());
+        let current = if auth::has_password(ctx.db(), current.user_id, &email).await? {
+            current
+        } else {
+            super::context::confirm_recent(&ctx, &tx, &current, reauth.as_deref(), keep).await?
+        };
+        tx.commit().await?;
+        auth::change_password(
+            &ctx.auth_env(),
+            &PasswordChange {
+                user_id: current.user_id,
+                email: &email,
+                org_id,
+                current: current_password.as_deref(),
+                new_password: &new_password,
+                end_other_sessions,
+            },
+        )
+        .await
+        .map_err(|e| e.keeping(keep))?;
+        if end_other_sessions {
+            // The cut-off just set ends sessions that authenticated before
+            // it, this one too: typing the password was a fresh sign-in, so
+            // this session starts again (under a new id) from now.
+            let now = session::now();
+            session::start_org_session(
+                &ctx.session,
+                OrgSession {
+                    authenticated_at: now,
+                    last_seen_at: now,
+                    ..current
+                },
+            )
+            .await
+            .map_err(session_error)?;
+        }
+        redirect("/account?notice=password_changed");
+        Ok(())
     })
     .await
 }

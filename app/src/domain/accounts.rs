@@ -63,6 +63,43 @@ pub async fn memberships(tx: &mut UserTx) -> Result<Vec<Membership>, sqlx::Error
         .collect())
 }
 
+/// Changes the transaction's user's name, recording the change in each of
+/// their organizations (their admins see who a member is). Returns whether
+/// anything changed.
+#[tracing::instrument(skip_all, fields(user_id = %tx.user_id()))]
+pub async fn rename(
+    tx: &mut UserTx,
+    meta: &super::request::RequestMeta,
+    name: &DisplayName,
+) -> Result<bool, sqlx::Error> {
+    let user_id = tx.user_id();
+    let before = sqlx::query_scalar!(
+        "select display_name from app_user where user_id = $1 for update",
+        user_id.0
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    if before == name.as_str() {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "update app_user set display_name = $2 where user_id = $1",
+        user_id.0,
+        name.as_str()
+    )
+    .execute(tx.conn())
+    .await?;
+    super::audit::record_for_user(
+        tx,
+        meta,
+        super::audit::Event::new(crate::audit::AuditAction::NameChanged)
+            .details(serde_json::json!({ "from": before, "to": name.as_str() })),
+        None,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// A person about to get an account.
 #[derive(Clone, Debug)]
 pub struct NewUser {

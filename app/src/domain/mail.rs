@@ -212,13 +212,19 @@ pub fn reset_password(to: &str, name: &str, link: String, minutes: i64) -> Mail 
 }
 
 /// Tells the account that its password was just changed, so that a change
-/// its owner did not make does not go unnoticed.
-pub fn password_changed(to: &str, name: &str, reset_link: String) -> Mail {
+/// its owner did not make does not go unnoticed; `signed_out`: every other
+/// session of the account was ended with it.
+pub fn password_changed(to: &str, name: &str, reset_link: String, signed_out: bool) -> Mail {
+    let what = if signed_out {
+        "the password of your Trellis account was just changed, and the account's other sessions were signed out."
+    } else {
+        "the password of your Trellis account was just changed. Sessions already signed in stay signed in."
+    };
     Message {
         heading: "Your password was changed".into(),
         paragraphs: vec![
             format!("Hi {name},"),
-            "the password of your Trellis account was just changed, and every session of the account was signed out.".into(),
+            what.into(),
             "If you did this, there is nothing else to do. If you did not, choose a new password right away; the link below asks for a reset link.".into(),
         ],
         action: Some(("Choose a new password", reset_link)),

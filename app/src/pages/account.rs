@@ -5,8 +5,8 @@
 
 use crate::{
     api::account::{
-        Account, ConfirmTotp, DisableTotp, RegenerateRecoveryCodes, TotpSetup, get_account,
-        get_totp_setup, take_recovery_codes,
+        Account, ChangeName, ChangePassword, ConfirmTotp, DisableTotp, RegenerateRecoveryCodes,
+        TotpSetup, get_account, get_totp_setup, take_recovery_codes,
     },
     components::{
         form::{Field, FormAlert, FormErrors, Notice, StepUp, Submit, action_error},
@@ -72,13 +72,23 @@ fn day(unix: i64) -> String {
 pub fn AccountPage() -> impl IntoView {
     let disable = ServerAction::<DisableTotp>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
-    let account = Resource::new(move || disable.version().get(), |_| get_account());
+    let rename = ServerAction::<ChangeName>::new();
+    let account = Resource::new(
+        move || (disable.version().get(), rename.version().get()),
+        |_| get_account(),
+    );
+    let actions = AccountActions {
+        disable,
+        regenerate,
+        rename,
+        password: ServerAction::<ChangePassword>::new(),
+    };
     view! {
         <Title text="Your account" />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match account.await {
-                    Ok(account) => Either::Left(view! { <AccountView account disable regenerate /> }),
+                    Ok(account) => Either::Left(view! { <AccountView account actions /> }),
                     Err(e) => Either::Right(signed_out(e)),
                 }
             })}
@@ -86,44 +96,53 @@ pub fn AccountPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn AccountView(
-    account: Account,
+/// The forms of the account page (kept across its reloads).
+#[derive(Clone, Copy)]
+struct AccountActions {
     disable: ServerAction<DisableTotp>,
     regenerate: ServerAction<RegenerateRecoveryCodes>,
-) -> impl IntoView {
+    rename: ServerAction<ChangeName>,
+    password: ServerAction<ChangePassword>,
+}
+
+#[component]
+fn AccountView(account: Account, actions: AccountActions) -> impl IntoView {
     let query = use_query_map();
-    let notice = move || match query.read().get("notice").as_deref() {
+    let notice = move || {
+        match query.read().get("notice").as_deref() {
         Some("totp_off") => Some(view! {
             <Notice>"Two-step sign-in is off. Your password (or emailed link) alone signs you in now."</Notice>
-        }),
+        }.into_any()),
+        Some("name_changed") => Some(view! { <Notice>"Your name is changed."</Notice> }.into_any()),
+        Some("password_changed") => Some(view! {
+            <Notice>"Your password is changed. We sent a note to your email address."</Notice>
+        }.into_any()),
         _ => None,
+    }
     };
     let Account {
         display_name,
         email,
         org_slug,
         org_name,
+        has_password,
         totp_since,
         recovery_codes_left,
     } = account;
+    let AccountActions {
+        disable,
+        regenerate,
+        rename,
+        password,
+    } = actions;
+    let slug = org_slug.clone();
     view! {
         <AccountFrame org_slug org_name>
             <PageHeader title="Your account" subtitle="These settings are yours: they follow you into every organization you belong to." />
             <div class="mt-6">{notice}</div>
             <div class="mt-6 space-y-6">
-                <Card title="Profile" description="How you appear to the people you work with.">
-                    <dl class="grid gap-4 text-sm sm:grid-cols-2">
-                        <div>
-                            <dt class="text-slate-500">"Name"</dt>
-                            <dd class="mt-1 font-medium text-slate-900">{display_name}</dd>
-                        </div>
-                        <div>
-                            <dt class="text-slate-500">"Email"</dt>
-                            <dd class="mt-1 font-medium text-slate-900">{email}</dd>
-                        </div>
-                    </dl>
-                </Card>
+                <ProfileCard display_name email rename />
+                <PasswordCard has_password slug password />
                 {match totp_since {
                     None => Either::Left(view! { <TwoStepOff /> }),
                     Some(since) => Either::Right(view! {
@@ -132,6 +151,95 @@ fn AccountView(
                 }}
             </div>
         </AccountFrame>
+    }
+}
+
+#[component]
+fn ProfileCard(
+    display_name: String,
+    email: String,
+    rename: ServerAction<ChangeName>,
+) -> impl IntoView {
+    let errors = FormErrors::new(action_error(rename), &["name"]);
+    let name = errors.kept("name", Signal::derive(move || display_name.clone()));
+    view! {
+        <Card title="Profile" description="How you appear to the people you work with, in every organization.">
+            <ActionForm action=rename attr:class="grid gap-4 sm:grid-cols-[1fr,auto] sm:items-start">
+                <FormAlert message=errors.form() />
+                <Field
+                    label="Name"
+                    name="name"
+                    autocomplete="name"
+                    maxlength=100
+                    value=name
+                    error=errors.field("name")
+                />
+                <div class="sm:pt-7">
+                    <Submit label="Save name" pending=rename.pending() working="Saving…" />
+                </div>
+            </ActionForm>
+            <dl class="mt-5 border-t border-slate-100 pt-5 text-sm">
+                <dt class="text-slate-500">"Email"</dt>
+                <dd class="mt-1 font-medium break-all text-slate-900" data-testid="account-email">{email}</dd>
+            </dl>
+        </Card>
+    }
+}
+
+#[component]
+fn PasswordCard(
+    has_password: bool,
+    slug: String,
+    password: ServerAction<ChangePassword>,
+) -> impl IntoView {
+    let errors = FormErrors::new(
+        action_error(password),
+        &["current_password", "new_password", STEP_UP_FIELD],
+    );
+    let (title, description, button) = if has_password {
+        (
+            "Password",
+            "Change the password you sign in with. Other browsers and devices are signed out unless you keep them.",
+            "Change password",
+        )
+    } else {
+        (
+            "Password",
+            "You sign in with single sign-on or emailed links. Set a password to sign in with it too.",
+            "Set password",
+        )
+    };
+    view! {
+        <Card title description>
+            <ActionForm action=password attr:class="space-y-4" attr:data-testid="password-form">
+                <FormAlert message=errors.form() />
+                {has_password.then(|| view! {
+                    <Field
+                        label="Current password"
+                        name="current_password"
+                        kind="password"
+                        autocomplete="current-password"
+                        maxlength=512
+                        error=errors.field("current_password")
+                    />
+                })}
+                <Field
+                    label="New password"
+                    name="new_password"
+                    kind="password"
+                    autocomplete="new-password"
+                    maxlength=128
+                    hint="At least 10 characters. A few unrelated words are easy to remember and hard to guess."
+                    error=errors.field("new_password")
+                />
+                <label class="flex items-start gap-3 text-sm text-slate-700">
+                    <input type="checkbox" name="keep_other_sessions" value="on" class="mt-0.5 h-4 w-4 rounded border-slate-300" />
+                    <span>"Keep me signed in on my other browsers and devices"</span>
+                </label>
+                <StepUp error=action_error(password) slug />
+                <Submit label=button pending=password.pending() working="Saving…" />
+            </ActionForm>
+        </Card>
     }
 }
 

@@ -107,6 +107,8 @@ const STATE_CHANGING: &[&str] = &[
     "/api/account/totp_confirm",
     "/api/account/totp_disable",
     "/api/account/recovery_codes",
+    "/api/account/change_name",
+    "/api/account/change_password",
     "/api/members/change_role",
     "/api/members/remove",
     "/api/members/leave",
@@ -649,6 +651,33 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     succeeded(&response);
     ledger
         .check("/api/account/totp_disable", "mfa.totp_disabled")
+        .await;
+    // The account's own changes.
+    let gus = signed_in(&app, "globex", "gus@globex.test").await;
+    let response = gus
+        .submit(
+            "/api/account/change_name",
+            "/account",
+            &[("name", "Gus Admin II")],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/account/change_name", "account.name_changed")
+        .await;
+    let response = gus
+        .submit(
+            "/api/account/change_password",
+            "/account",
+            &[
+                ("current_password", DEMO_PASSWORD),
+                ("new_password", "a quieter orchard lantern"),
+            ],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/account/change_password", "account.password_changed")
         .await;
     // globex requires it; Grace (whose app is off again) sets it up to get in.
     let response = grace

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod account;
 mod admin_console;
 mod audit;
 mod audit_completeness;

@@ -31,12 +31,14 @@ use crate::{
 };
 use time::Duration;
 
+mod change;
 mod link;
 mod reset;
 mod sign_in;
 mod sign_up;
 mod step_up;
 
+pub use change::*;
 pub use link::*;
 pub use reset::*;
 pub use sign_in::*;

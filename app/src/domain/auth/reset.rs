@@ -99,6 +99,7 @@ pub async fn reset_password(
             &account.email,
             &account.display_name,
             format!("{}/forgot-password", env.base_url),
+            true,
         ),
     )
     .await?;

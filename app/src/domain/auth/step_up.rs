@@ -76,7 +76,7 @@ pub async fn confirm_identity(
             ) => return Err(AppError::field(STEP_UP_FIELD, WRONG)),
             Err(second_factor::SecondFactorError::NotEnrolled) => {
                 drop(tx);
-                record(
+                record_confirmation(
                     env,
                     who,
                     AuditAction::IdentityConfirmFailed,
@@ -96,18 +96,18 @@ pub async fn confirm_identity(
             .and_then(|identity| identity.password_hash);
         if !password::verify(answer.to_string(), stored).await? {
             budget.wrong(env).await?;
-            record(env, who, AuditAction::IdentityConfirmFailed, "password").await?;
+            record_confirmation(env, who, AuditAction::IdentityConfirmFailed, "password").await?;
             return Err(AppError::field(STEP_UP_FIELD, WRONG));
         }
         "password"
     };
-    record(env, who, AuditAction::IdentityConfirmed, method).await?;
+    record_confirmation(env, who, AuditAction::IdentityConfirmed, method).await?;
     Ok(method)
 }
 
 /// In its own transaction: a failure is kept although the action it was
 /// for is not done.
-async fn record(
+pub(super) async fn record_confirmation(
     env: &AuthEnv<'_>,
     who: &Confirming<'_>,
     action: AuditAction,

@@ -17,6 +17,34 @@ export const mailApi = `http://127.0.0.1:${smtpPort + 1}`;
 export const providerPort = Number(process.env.E2E_OIDC_PORT ?? 3190);
 export const dnsPort = Number(process.env.E2E_DNS_PORT ?? 3153);
 
+/** The app's debug build serving `url`, on the one test database. */
+function appServer(url: string, extra: Record<string, string>) {
+  return {
+    command: `${process.env.CARGO_TARGET_DIR ?? 'target'}/debug/server`,
+    cwd: '..',
+    url: `${url}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe' as const,
+    stderr: 'pipe' as const,
+    env: {
+      APP_ENV: 'test',
+      LEPTOS_SITE_ADDR: new URL(url).host,
+      LEPTOS_SITE_ROOT: 'target/site',
+      PUBLIC_BASE_URL: url,
+      DATABASE_URL: `postgres://app_runtime@${pgHost}/${database}`,
+      DATABASE_OWNER_URL: `postgres://app_owner@${pgHost}/${database}`,
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      MAIL_FROM: 'Trellis <no-reply@trellis.test>',
+      // Both projects sign in many times from one address.
+      RATE_LIMIT_MULTIPLIER: '20',
+      DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
+      RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
+      ...extra,
+    },
+  };
+}
+
 export default defineConfig({
   testDir: './tests',
   outputDir: './test-results',
@@ -71,54 +99,7 @@ export default defineConfig({
       reuseExistingServer: false,
       timeout: 30_000,
     },
-    {
-    command: `${process.env.CARGO_TARGET_DIR ?? 'target'}/debug/server`,
-    cwd: '..',
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      APP_ENV: 'test',
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      PUBLIC_BASE_URL: baseURL,
-      DATABASE_URL: `postgres://app_runtime@${pgHost}/${database}`,
-      DATABASE_OWNER_URL: `postgres://app_owner@${pgHost}/${database}`,
-      SEED_DEMO_DATA: 'true',
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-      MAIL_FROM: 'Trellis <no-reply@trellis.test>',
-      // Both projects sign in many times from one address.
-      RATE_LIMIT_MULTIPLIER: '20',
-      DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
-      RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
-    },
-    },
-    {
-    command: `${process.env.CARGO_TARGET_DIR ?? 'target'}/debug/server`,
-    cwd: '..',
-    url: `${stepUpURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      APP_ENV: 'test',
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port + 1}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      PUBLIC_BASE_URL: stepUpURL,
-      DATABASE_URL: `postgres://app_runtime@${pgHost}/${database}`,
-      DATABASE_OWNER_URL: `postgres://app_owner@${pgHost}/${database}`,
-      SEED_DEMO_DATA: 'false',
-      STEP_UP_WINDOW_MINUTES: '0',
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-      MAIL_FROM: 'Trellis <no-reply@trellis.test>',
-      // Both projects sign in many times from one address.
-      RATE_LIMIT_MULTIPLIER: '20',
-      DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
-      RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
-    },
-    },
+    appServer(baseURL, { SEED_DEMO_DATA: 'true' }),
+    appServer(stepUpURL, { SEED_DEMO_DATA: 'false', STEP_UP_WINDOW_MINUTES: '0' }),
   ],
 });

@@ -32,6 +32,35 @@ export async function ready(page: Page, javaScriptEnabled: boolean) {
   }
 }
 
+/** Who a test signs up as, with the organization the sign-up creates. */
+export interface NewAccount {
+  name: string;
+  email: string;
+  password: string;
+  orgName: string;
+  slug: string;
+}
+
+/**
+ * Signs up through the form, confirms the address from the mail, and waits
+ * on the new organization's home page (hydrated when JavaScript is on).
+ */
+export async function signUp(page: Page, javaScriptEnabled: boolean, who: NewAccount) {
+  await page.goto('/signup');
+  await ready(page, javaScriptEnabled);
+  await page.getByLabel('Your name').fill(who.name);
+  await page.getByLabel('Work email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByLabel('Organization name').fill(who.orgName);
+  await page.getByLabel('URL name').fill(who.slug);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page).toHaveURL('/signup/check-email');
+  const mail = await waitForMail(who.email, 'Confirm your email address');
+  await page.goto(linkIn(mail, '/verify-email?token='));
+  await expect(page).toHaveURL(`/o/${who.slug}`);
+  await ready(page, javaScriptEnabled);
+}
+
 const mailApi = `http://127.0.0.1:${Number(process.env.E2E_SMTP_PORT ?? 2525) + 1}`;
 
 export interface Delivered {

@@ -1,5 +1,5 @@
 import { test, expect, Browser } from '@playwright/test';
-import { linkIn, publishTxt, ready, registerRedirectUri, signInAtProvider, snap, waitForMail, watchConsole } from './helpers';
+import { publishTxt, ready, registerRedirectUri, signInAtProvider, signUp, snap, watchConsole } from './helpers';
 
 const provider = `http://127.0.0.1:${Number(process.env.E2E_OIDC_PORT ?? 3190)}`;
 
@@ -22,17 +22,13 @@ test('an owner sets up, tests, enables and enforces SSO; people sign in through 
   // A new organization, confirmed by mail.
   const admin = await newPage(browser, javaScriptEnabled);
   const errors = watchConsole(admin);
-  await admin.goto('/signup');
-  await ready(admin, javaScriptEnabled);
-  await admin.getByLabel('Your name').fill('Olga Owner');
-  await admin.getByLabel('Work email').fill(owner);
-  await admin.getByLabel('Password').fill('correct horse battery');
-  await admin.getByLabel('Organization name').fill(`Initech ${tag}`);
-  await admin.getByLabel('URL name').fill(slug);
-  await admin.getByRole('button', { name: 'Create organization' }).click();
-  await expect(admin).toHaveURL('/signup/check-email');
-  await admin.goto(linkIn(await waitForMail(owner, 'Confirm your email address'), '/verify-email?token='));
-  await expect(admin).toHaveURL(`/o/${slug}`);
+  await signUp(admin, javaScriptEnabled, {
+    name: 'Olga Owner',
+    email: owner,
+    password: 'correct horse battery',
+    orgName: `Initech ${tag}`,
+    slug,
+  });
 
   // The settings page, from the navigation.
   await ready(admin, javaScriptEnabled);

@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { stepUpURL } from '../playwright.config';
-import { linkIn, ready, snap, waitForMail, watchConsole } from './helpers';
+import { ready, signUp, snap, watchConsole } from './helpers';
 
 // This server asks at every sensitive action (a step-up window of zero), as
 // any session older than ten minutes is asked.
@@ -17,18 +17,7 @@ test('sensitive changes ask for the password in place, then go through', async (
   const orgName = `Stella ${tag}`;
   const password = 'correct horse battery';
 
-  await page.goto('/signup');
-  await ready(page, javaScriptEnabled);
-  await page.getByLabel('Your name').fill('Stella Step-Up');
-  await page.getByLabel('Work email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByLabel('Organization name').fill(orgName);
-  await page.getByLabel('URL name').fill(slug);
-  await page.getByRole('button', { name: 'Create organization' }).click();
-  await expect(page).toHaveURL('/signup/check-email');
-  const mail = await waitForMail(email, 'Confirm your email address');
-  await page.goto(linkIn(mail, '/verify-email?token='));
-  await expect(page).toHaveURL(`/o/${slug}`);
+  await signUp(page, javaScriptEnabled, { name: 'Stella Step-Up', email, password, orgName, slug });
 
   // Retention: the first try asks, a wrong password is refused, the right one saves.
   await page.goto(`/o/${slug}/audit`);

@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import * as OTPAuth from 'otpauth';
-import { linkIn, ready, snap, waitForMail, watchConsole } from './helpers';
+import { ready, signUp, snap, waitForMail, watchConsole } from './helpers';
 
 // The codes come from the npm `otpauth` library, not from the server's.
 function codeAt(secret: string, offsetSteps: number): string {
@@ -30,19 +30,13 @@ test('turn on an authenticator app, sign in with its code and a recovery code, t
   const slug = `tess-${tag}`;
   const password = 'correct horse battery';
 
-  await page.goto('/signup');
-  await ready(page, javaScriptEnabled);
-  await page.getByLabel('Your name').fill('Tess Two-Step');
-  await page.getByLabel('Work email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByLabel('Organization name').fill(`Tess ${tag}`);
-  await page.getByLabel('URL name').fill(slug);
-  await page.getByRole('button', { name: 'Create organization' }).click();
-  await expect(page).toHaveURL('/signup/check-email');
-  const mail = await waitForMail(email, 'Confirm your email address');
-  await page.goto(linkIn(mail, '/verify-email?token='));
-  await expect(page).toHaveURL(`/o/${slug}`);
-  await ready(page, javaScriptEnabled);
+  await signUp(page, javaScriptEnabled, {
+    name: 'Tess Two-Step',
+    email,
+    password,
+    orgName: `Tess ${tag}`,
+    slug,
+  });
 
   // The account page, from the user menu.
   await page.getByTestId('user-menu').locator('summary').click();

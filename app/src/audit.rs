@@ -119,6 +119,7 @@ audit_actions! {
     NameChanged         => "account.name_changed",   Members,     "changed their name";
     PasswordRemoved     => "auth.password_removed",  SignIn,      "lost a password set before their address was confirmed";
     SessionEnded        => "auth.session_ended",     SignIn,      "was signed out by a change to the organization's single sign-on";
+    SessionRevoked      => "auth.session_revoked",   Security,    "ended a session";
     InvitationCreated   => "invitation.created",     Invitations, "invited someone";
     InvitationResent    => "invitation.resent",      Invitations, "resent an invitation";
     InvitationRevoked   => "invitation.revoked",     Invitations, "revoked an invitation";

@@ -283,6 +283,11 @@ async fn maintenance(
         if let Err(error) = rate_limit::prune(&db).await {
             tracing::warn!(%error, "could not prune rate limits");
         }
+        match app::domain::sessions::purge_old(&db).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "old session records removed"),
+            Err(error) => tracing::warn!(%error, "could not remove old session records"),
+        }
         match app::domain::audit_view::purge_expired(&db).await {
             Ok((0, _)) => {}
             Ok((orgs, removed)) => tracing::info!(orgs, removed, "expired audit events removed"),
@@ -321,6 +326,17 @@ pub fn plain_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     ]
 }
 
+/// The session cookie's name. Served over https it carries the `__Host-`
+/// prefix, with which browsers accept it only when it is Secure, has no
+/// Domain and the path `/`: no sibling subdomain can set or shadow it.
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-trellis_session"
+    } else {
+        "trellis_session"
+    }
+}
+
 /// The whole HTTP surface: Leptos pages and server functions, the routes
 /// outside Leptos, static files, and the layers around them.
 pub fn build_router(
@@ -330,7 +346,7 @@ pub fn build_router(
 ) -> Router {
     let https = state.settings.public_base_url.starts_with("https://");
     let sessions = SessionManagerLayer::new(session_store)
-        .with_name("trellis_session")
+        .with_name(session_cookie_name(https))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(https)

@@ -17,7 +17,8 @@ use {
             auth::{self, PasswordChange},
             second_factor,
             session::{self, OrgSession},
-            tenancy::UserTx,
+            sessions,
+            tenancy::{Tenant, UserTx},
         },
         roles::Permission,
         validation::{DisplayName, NewPassword},
@@ -38,6 +39,49 @@ pub struct Account {
     /// Unix seconds since when the authenticator app is on, if it is.
     pub totp_since: Option<i64>,
     pub recovery_codes_left: i64,
+    /// The account's signed-in sessions, in every organization.
+    pub sessions: Vec<SessionView>,
+}
+
+/// One signed-in session, as the account page (and an admin's view of a
+/// member) lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub session_id: String,
+    pub org_name: String,
+    /// How it signed in: "Password", "Emailed link", "Single sign-on".
+    pub method: String,
+    /// The sign-in passed a second factor too.
+    pub two_step: bool,
+    pub signed_in: String,
+    pub last_seen: String,
+    pub client: Option<String>,
+    pub browser: String,
+    /// The session this page was asked for with.
+    pub current: bool,
+}
+
+#[cfg(feature = "ssr")]
+pub(super) fn session_view(row: sessions::SessionRow, current: uuid::Uuid) -> SessionView {
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+    );
+    SessionView {
+        session_id: row.session_id.to_string(),
+        org_name: row.org_name,
+        method: match row.method {
+            session::AuthMethod::Password => "Password",
+            session::AuthMethod::EmailLink => "Emailed link",
+            session::AuthMethod::Sso => "Single sign-on",
+        }
+        .to_string(),
+        two_step: row.second_factor,
+        signed_in: row.authenticated_at.format(&format).unwrap_or_default(),
+        last_seen: super::context::ago(row.last_seen_at),
+        client: row.client_ip.map(|ip| ip.to_string()),
+        browser: sessions::browser_name(row.user_agent.as_deref()),
+        current: row.session_id == current,
+    }
 }
 
 /// The person signed in (in any organization), in their own user scope.
@@ -71,7 +115,13 @@ pub async fn get_account() -> Result<Account, AppError> {
         let status = second_factor::status(&mut tx).await?;
         tx.commit().await?;
         let has_password = auth::has_password(ctx.db(), current.user_id, &profile.email).await?;
+        let sessions = sessions::mine(ctx.db(), current.user_id, &ctx.state.settings.session)
+            .await?
+            .into_iter()
+            .map(|row| session_view(row, current.session_id))
+            .collect();
         Ok(Account {
+            sessions,
             has_password,
             display_name: profile.display_name,
             email: profile.email,
@@ -80,6 +130,57 @@ pub async fn get_account() -> Result<Account, AppError> {
             totp_since: status.totp_since.map(|t| t.unix_timestamp()),
             recovery_codes_left: status.recovery_codes_left,
         })
+    })
+    .await
+}
+
+/// Ends one of the person's other sessions (in any of their
+/// organizations): its next request is signed out. This browser's own
+/// session ends by signing out.
+#[server(prefix = "/api", endpoint = "account/end_session")]
+pub async fn end_session(session_id: String) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+        drop(tx);
+        let which: uuid::Uuid = session_id.trim().parse().map_err(|_| AppError::NotFound)?;
+        if which == current.session_id {
+            return Err(AppError::Conflict(
+                "This is the session you are using now. To end it, sign out.".to_string(),
+            ));
+        }
+        let ended = sessions::end_mine(
+            ctx.db(),
+            &ctx.meta,
+            current.user_id,
+            Some(which),
+            current.session_id,
+        )
+        .await?;
+        if ended == 0 {
+            return Err(AppError::NotFound);
+        }
+        redirect("/account?notice=session_ended#sessions");
+        Ok(())
+    })
+    .await
+}
+
+/// Ends every session of the person but this one.
+#[server(prefix = "/api", endpoint = "account/end_other_sessions")]
+pub async fn end_other_sessions() -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let (tx, current) = member(&ctx, Permission::ViewWorkspace).await?;
+        drop(tx);
+        sessions::end_mine(
+            ctx.db(),
+            &ctx.meta,
+            current.user_id,
+            None,
+            current.session_id,
+        )
+        .await?;
+        redirect("/account?notice=other_sessions_ended#sessions");
+        Ok(())
     })
     .await
 }
@@ -150,16 +251,17 @@ pub async fn change_password(
             // it, this one too: typing the password was a fresh sign-in, so
             // this session starts again (under a new id) from now.
             let now = session::now();
-            session::start_org_session(
-                &ctx.session,
-                OrgSession {
-                    authenticated_at: now,
-                    last_seen_at: now,
-                    ..current
-                },
-            )
-            .await
-            .map_err(session_error)?;
+            let restarted = OrgSession {
+                authenticated_at: now,
+                last_seen_at: now,
+                ..current
+            };
+            let mut tx = Tenant::begin(ctx.db(), restarted.org_id, restarted.user_id).await?;
+            sessions::open(&mut tx, &ctx.meta, &restarted).await?;
+            tx.commit().await?;
+            session::start_org_session(&ctx.session, restarted)
+                .await
+                .map_err(session_error)?;
         }
         redirect("/account?notice=password_changed");
         Ok(())

@@ -20,6 +20,7 @@ use {
             orgs::{CreateOrgError, create_organization},
             second_factor,
             session::{self, AuthMethod, SignUpMarker, SwitchIntent},
+            sessions,
             tenancy::{UserScope, lookup},
             tokens::TokenProblem,
         },
@@ -139,7 +140,7 @@ pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
         };
         match marker {
             Some(SignUpMarker { user_id, org_id }) if user_id == verified.user_id => {
-                let tx = auth::record_sign_in(
+                let mut tx = auth::record_sign_in(
                     ctx.db(),
                     org_id,
                     user_id,
@@ -148,14 +149,14 @@ pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
                     &ctx.meta,
                 )
                 .await?;
+                let org_session =
+                    session::OrgSession::new(user_id, org_id, AuthMethod::EmailLink, None);
+                sessions::open(&mut tx, &ctx.meta, &org_session).await?;
                 let slug = org_slug(ctx.db(), org_id, user_id).await?;
                 tx.commit().await?;
-                session::start_org_session(
-                    &ctx.session,
-                    session::OrgSession::new(user_id, org_id, AuthMethod::EmailLink, None),
-                )
-                .await
-                .map_err(session_error)?;
+                session::start_org_session(&ctx.session, org_session)
+                    .await
+                    .map_err(session_error)?;
                 Ok(VerifyOutcome::SignedIn { org_slug: slug })
             }
             _ => Ok(VerifyOutcome::Verified {
@@ -563,13 +564,14 @@ pub async fn create_org(org_name: String, slug: String) -> Result<(), AppError> 
 pub async fn sign_out(next: Option<String>) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
         let login = match member(&ctx, Permission::ViewWorkspace).await {
-            Ok((mut tx, _)) => {
+            Ok((mut tx, current)) => {
                 audit::record(
                     &mut tx,
                     &ctx.meta,
                     Event::new(crate::audit::AuditAction::SignedOut),
                 )
                 .await?;
+                sessions::close(&mut tx, &current, sessions::EndReason::SignedOut).await?;
                 let slug = tx.org().slug.clone();
                 tx.commit().await?;
                 format!("/o/{slug}/login?signed_out=1")
@@ -612,15 +614,9 @@ pub async fn switch_org(slug: String) -> Result<(), AppError> {
             slug: target.slug.clone(),
             name: target.name.clone(),
         };
-        let from_name = auth::record_switch_out(
-            ctx.db(),
-            &ctx.meta,
-            current.org_id,
-            current.user_id,
-            &to.name,
-        )
-        .await?
-        .unwrap_or_default();
+        let from_name = auth::record_switch_out(ctx.db(), &ctx.meta, &current, &to.name)
+            .await?
+            .unwrap_or_default();
         session::end_for_switch(
             &ctx.session,
             SwitchIntent {

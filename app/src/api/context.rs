@@ -118,14 +118,21 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(MemberTx, OrgS
         .filter(|check| check.org_id == current.org_id && check.actor.user_id == current.user_id);
     let tx = match earlier {
         Some(check) => Tenant::begin_checked(ctx.db(), check.clone()).await?,
-        None => match Tenant::begin(ctx.db(), current.org_id, current.user_id).await {
+        None => match Tenant::begin_session(
+            ctx.db(),
+            current.org_id,
+            current.user_id,
+            current.session_id,
+        )
+        .await
+        {
             Ok(tx) => {
                 if let Some(page) = page.as_deref_mut() {
                     *page = tx.checked();
                 }
                 tx
             }
-            Err(TenantError::NotAMember) => {
+            Err(TenantError::NotAMember | TenantError::SessionEnded) => {
                 session::end(&ctx.session).await.map_err(session_error)?;
                 return Err(AppError::Unauthenticated);
             }
@@ -160,9 +167,12 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(MemberTx, OrgS
     if !actor.role.can(permission) {
         return Err(AppError::Forbidden);
     }
-    session::touch(&ctx.session, &current)
+    if session::touch(&ctx.session, &current)
         .await
-        .map_err(session_error)?;
+        .map_err(session_error)?
+    {
+        crate::domain::sessions::seen(ctx.db(), &ctx.meta, &current).await?;
+    }
     Ok((tx, current))
 }
 
@@ -433,6 +443,20 @@ pub fn when(at: time::OffsetDateTime) -> String {
         1 => "yesterday".to_string(),
         2..=30 => format!("{days} days ago"),
         _ => at.date().to_string(),
+    }
+}
+
+/// How long ago, for times within hours ("just now", "5 minutes ago");
+/// older ones as [`when`] says them.
+pub fn ago(at: time::OffsetDateTime) -> String {
+    let minutes = (time::OffsetDateTime::now_utc() - at).whole_minutes();
+    match minutes {
+        ..=0 => "just now".to_string(),
+        1 => "a minute ago".to_string(),
+        2..=59 => format!("{minutes} minutes ago"),
+        60..=119 => "an hour ago".to_string(),
+        120..=1439 => format!("{} hours ago", minutes / 60),
+        _ => when(at),
     }
 }
 

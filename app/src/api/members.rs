@@ -13,7 +13,7 @@ use {
     },
     super::navigation::redirect,
     crate::{
-        domain::{invitations, members, session},
+        domain::{invitations, members, session, sessions},
         ids::{InvitationId, UserId},
         roles::Permission,
     },
@@ -309,6 +309,79 @@ pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<()
         let id = parse_invitation(&invitation_id)?;
         let email = invitations::revoke(tx, &ctx.meta, id).await?;
         redirect(&notice(&slug, "revoked", &email));
+        Ok(())
+    })
+    .await
+}
+
+/// A member's signed-in sessions in this organization, for its owners and
+/// admins (an owner's only for owners).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberSessions {
+    pub org_name: String,
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub sessions: Vec<super::account::SessionView>,
+}
+
+#[server(prefix = "/api", endpoint = "members/sessions")]
+pub async fn get_member_sessions(
+    slug: String,
+    user_id: String,
+) -> Result<MemberSessions, AppError> {
+    with_ctx(async move |ctx| {
+        let (mut tx, current) = member_of(&ctx, &slug, Permission::ManageMembers).await?;
+        let target = parse_user(&user_id)?;
+        let (email, name) = sessions::member_for_admin(&mut tx, target).await?;
+        let rows = sessions::of_member(&mut tx, target, &ctx.state.settings.session).await?;
+        let org_name = tx.org().name.clone();
+        tx.commit().await?;
+        Ok(MemberSessions {
+            org_name,
+            user_id: target.to_string(),
+            name,
+            email,
+            sessions: rows
+                .into_iter()
+                .map(|row| super::account::session_view(row, current.session_id))
+                .collect(),
+        })
+    })
+    .await
+}
+
+/// Ends one session of a member (`session_id`), or all of them when it is
+/// empty; their next request in this organization is signed out. The
+/// caller's own current session is never ended here (they sign out).
+#[server(prefix = "/api", endpoint = "members/end_session")]
+pub async fn end_member_session(
+    slug: String,
+    user_id: String,
+    session_id: Option<String>,
+) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let (mut tx, current) = member_of(&ctx, &slug, Permission::ManageMembers).await?;
+        let target = parse_user(&user_id)?;
+        let which = match session_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(raw) => Some(raw.parse::<uuid::Uuid>().map_err(|_| AppError::NotFound)?),
+            None => None,
+        };
+        let ended =
+            sessions::end_for_member(&mut tx, &ctx.meta, target, which, current.session_id).await?;
+        tx.commit().await?;
+        let code = if which.is_some() {
+            "ended"
+        } else {
+            "all_ended"
+        };
+        redirect(&format!(
+            "/o/{slug}/members/{target}/sessions?notice={code}&n={ended}"
+        ));
         Ok(())
     })
     .await

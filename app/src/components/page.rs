@@ -2,6 +2,23 @@
 
 use leptos::prelude::*;
 
+/// A white panel with a title and a line saying what it is for (the
+/// settings and account pages are stacks of these).
+#[component]
+pub fn Card(
+    title: &'static str,
+    #[prop(into)] description: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
+            <h2 class="font-semibold text-slate-900">{title}</h2>
+            <p class="mt-1 text-sm text-slate-600">{description}</p>
+            <div class="mt-4">{children()}</div>
+        </section>
+    }
+}
+
 /// A page's title and one line under it.
 #[component]
 pub fn PageHeader(

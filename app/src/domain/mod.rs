@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod request;
 pub mod second_factor;
 pub mod session;
+pub mod sessions;
 pub mod sso;
 pub mod tenancy;
 pub mod tokens;

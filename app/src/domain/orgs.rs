@@ -27,7 +27,9 @@ impl From<TenantError> for CreateOrgError {
         match error {
             TenantError::Database(e) => CreateOrgError::Database(e),
             // The owner membership was inserted in this very transaction.
-            TenantError::NotAMember => CreateOrgError::Database(sqlx::Error::RowNotFound),
+            TenantError::NotAMember | TenantError::SessionEnded => {
+                CreateOrgError::Database(sqlx::Error::RowNotFound)
+            }
         }
     }
 }

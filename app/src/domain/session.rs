@@ -51,6 +51,11 @@ pub struct OrgSession {
     /// (their password or a code) for a sensitive action; 0 if never.
     #[serde(default)]
     pub confirmed_at: i64,
+    /// The id of this session's row in `user_session` (what the person and
+    /// their admins see and end; see [`super::sessions`]). A session
+    /// without one (made before sessions had rows) counts as ended.
+    #[serde(default)]
+    pub session_id: uuid::Uuid,
 }
 
 /// A user who authenticated at `/login` and has not picked an org yet.
@@ -203,6 +208,7 @@ impl OrgSession {
             break_glass: false,
             second_factor: false,
             confirmed_at: proof.confirmed_at,
+            session_id: uuid::Uuid::new_v4(),
         }
     }
 
@@ -450,18 +456,20 @@ pub async fn start_pending(
 }
 
 /// Notes activity, writing the session at most once a minute so that a busy
-/// user does not cost a write per request.
+/// user does not cost a write per request. Returns whether it wrote (the
+/// caller then notes the time in the session's row too).
 pub async fn touch(
     session: &Session,
     current: &OrgSession,
-) -> Result<(), tower_sessions::session::Error> {
+) -> Result<bool, tower_sessions::session::Error> {
     let now = now();
     if now - current.last_seen_at >= 60_000 {
         let mut updated = current.clone();
         updated.last_seen_at = now;
         session.insert(ORG_SESSION, updated).await?;
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Ends the session: deleted from the store, cookie cleared.
@@ -501,6 +509,7 @@ mod tests {
             break_glass: false,
             second_factor: false,
             confirmed_at: 0,
+            session_id: uuid::Uuid::nil(),
         }
     }
 

@@ -5,13 +5,15 @@
 
 use crate::{
     api::account::{
-        Account, ChangeName, ChangePassword, ConfirmTotp, DisableTotp, RegenerateRecoveryCodes,
-        TotpSetup, get_account, get_totp_setup, take_recovery_codes,
+        Account, ChangeName, ChangePassword, ConfirmTotp, DisableTotp, EndOtherSessions,
+        EndSession, RegenerateRecoveryCodes, SessionView, TotpSetup, get_account, get_totp_setup,
+        take_recovery_codes,
     },
     components::{
         form::{Field, FormAlert, FormErrors, Notice, StepUp, Submit, action_error},
         layout::Logo,
-        page::PageHeader,
+        page::{Card, PageHeader},
+        sessions::{EndButton, SessionItem},
     },
     error::AppError,
     error::STEP_UP_FIELD,
@@ -49,17 +51,6 @@ fn signed_out(error: AppError) -> impl IntoView {
     }
 }
 
-#[component]
-fn Card(title: &'static str, description: &'static str, children: Children) -> impl IntoView {
-    view! {
-        <section class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
-            <h2 class="font-semibold text-slate-900">{title}</h2>
-            <p class="mt-1 text-sm text-slate-600">{description}</p>
-            <div class="mt-4">{children()}</div>
-        </section>
-    }
-}
-
 fn day(unix: i64) -> String {
     let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
     time::OffsetDateTime::from_unix_timestamp(unix)
@@ -73,8 +64,15 @@ pub fn AccountPage() -> impl IntoView {
     let disable = ServerAction::<DisableTotp>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let rename = ServerAction::<ChangeName>::new();
+    let end_one = ServerAction::<EndSession>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
     let account = Resource::new(
-        move || (disable.version().get(), rename.version().get()),
+        move || {
+            disable.version().get()
+                + rename.version().get()
+                + end_one.version().get()
+                + end_others.version().get()
+        },
         |_| get_account(),
     );
     let actions = AccountActions {
@@ -82,6 +80,8 @@ pub fn AccountPage() -> impl IntoView {
         regenerate,
         rename,
         password: ServerAction::<ChangePassword>::new(),
+        end_one,
+        end_others,
     };
     view! {
         <Title text="Your account" />
@@ -103,6 +103,8 @@ struct AccountActions {
     regenerate: ServerAction<RegenerateRecoveryCodes>,
     rename: ServerAction<ChangeName>,
     password: ServerAction<ChangePassword>,
+    end_one: ServerAction<EndSession>,
+    end_others: ServerAction<EndOtherSessions>,
 }
 
 #[component]
@@ -117,6 +119,12 @@ fn AccountView(account: Account, actions: AccountActions) -> impl IntoView {
         Some("password_changed") => Some(view! {
             <Notice>"Your password is changed. We sent a note to your email address."</Notice>
         }.into_any()),
+        Some("session_ended") => Some(view! {
+            <Notice>"That session is ended: its next page will ask to sign in again."</Notice>
+        }.into_any()),
+        Some("other_sessions_ended") => Some(view! {
+            <Notice>"Every other session is ended. Only this browser is still signed in."</Notice>
+        }.into_any()),
         _ => None,
     }
     };
@@ -128,12 +136,15 @@ fn AccountView(account: Account, actions: AccountActions) -> impl IntoView {
         has_password,
         totp_since,
         recovery_codes_left,
+        sessions,
     } = account;
     let AccountActions {
         disable,
         regenerate,
         rename,
         password,
+        end_one,
+        end_others,
     } = actions;
     let slug = org_slug.clone();
     view! {
@@ -149,6 +160,7 @@ fn AccountView(account: Account, actions: AccountActions) -> impl IntoView {
                         <TwoStepOn since recovery_codes_left disable regenerate />
                     }),
                 }}
+                <SessionsCard sessions end_one end_others />
             </div>
         </AccountFrame>
     }
@@ -164,18 +176,20 @@ fn ProfileCard(
     let name = errors.kept("name", Signal::derive(move || display_name.clone()));
     view! {
         <Card title="Profile" description="How you appear to the people you work with, in every organization.">
-            <ActionForm action=rename attr:class="grid gap-4 sm:grid-cols-[1fr,auto] sm:items-start">
+            <ActionForm action=rename attr:class="space-y-4">
                 <FormAlert message=errors.form() />
-                <Field
-                    label="Name"
-                    name="name"
-                    autocomplete="name"
-                    maxlength=100
-                    value=name
-                    error=errors.field("name")
-                />
-                <div class="sm:pt-7">
-                    <Submit label="Save name" pending=rename.pending() working="Saving…" />
+                <div class="grid gap-4 sm:grid-cols-[1fr_auto] sm:items-start">
+                    <Field
+                        label="Name"
+                        name="name"
+                        autocomplete="name"
+                        maxlength=100
+                        value=name
+                        error=errors.field("name")
+                    />
+                    <div class="sm:pt-7">
+                        <Submit label="Save name" pending=rename.pending() working="Saving…" />
+                    </div>
                 </div>
             </ActionForm>
             <dl class="mt-5 border-t border-slate-100 pt-5 text-sm">
@@ -240,6 +254,58 @@ fn PasswordCard(
                 <Submit label=button pending=password.pending() working="Saving…" />
             </ActionForm>
         </Card>
+    }
+}
+
+#[component]
+fn SessionsCard(
+    sessions: Vec<SessionView>,
+    end_one: ServerAction<EndSession>,
+    end_others: ServerAction<EndOtherSessions>,
+) -> impl IntoView {
+    let one_errors = FormErrors::new(action_error(end_one), &[]);
+    let others_errors = FormErrors::new(action_error(end_others), &[]);
+    let others = sessions.iter().filter(|s| !s.current).count();
+    view! {
+        <div id="sessions">
+            <Card
+                title="Sessions"
+                description="Where your account is signed in, in every organization. End one you don't recognise, then change your password."
+            >
+                <FormAlert message=one_errors.form() />
+                <FormAlert message=others_errors.form() />
+                <ul class="divide-y divide-slate-100" data-testid="sessions">
+                    {sessions
+                        .into_iter()
+                        .map(|session| {
+                            let id = session.session_id.clone();
+                            let current = session.current;
+                            let label = format!("End the session of {} in {}", session.browser, session.org_name);
+                            view! {
+                                <SessionItem session show_org=true>
+                                    {(!current).then(|| view! {
+                                        <ActionForm action=end_one>
+                                            <input type="hidden" name="session_id" value=id />
+                                            <EndButton label />
+                                        </ActionForm>
+                                    })}
+                                </SessionItem>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+                {(others > 0).then(|| view! {
+                    <ActionForm action=end_others attr:class="mt-4 border-t border-slate-100 pt-4">
+                        <button
+                            type="submit"
+                            class="rounded-lg border border-red-200 bg-white px-4 py-2 text-sm font-semibold text-red-700 shadow-sm hover:bg-red-50"
+                        >
+                            "Sign out everywhere else"
+                        </button>
+                    </ActionForm>
+                })}
+            </Card>
+        </div>
     }
 }
 
@@ -393,7 +459,7 @@ pub fn TotpSetupPanel(setup: TotpSetup, children: Children) -> impl IntoView {
         .join(" ");
     view! {
         <div class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
-            <div class="grid gap-8 sm:grid-cols-[auto,1fr]">
+            <div class="grid gap-8 sm:grid-cols-[auto_1fr]">
                 <div class="mx-auto w-52 shrink-0 rounded-xl border border-slate-200 bg-white p-2 [&>svg]:h-auto [&>svg]:w-full" data-testid="totp-qr" inner_html=setup.qr_svg></div>
                 <ol class="space-y-5 text-sm text-slate-700">
                     <li>

@@ -275,6 +275,10 @@ fn MemberRow(
         .into_iter()
         .filter(|r| *r != Role::Owner || viewer_role.can(Permission::ManageOwners))
         .collect();
+    let may_see_sessions = viewer_role.can(Permission::ManageMembers)
+        && (!target_is_owner || viewer_role.can(Permission::ManageOwners));
+    let sessions_href = format!("/o/{slug}/members/{}/sessions", member.user_id);
+    let sessions_label = format!("Sessions of {}", member.name);
     let remove_href = format!("/o/{slug}/members?remove={}", member.user_id);
     let role_label = member.role.label();
     let select_label = format!("Role of {}", member.name);
@@ -344,7 +348,12 @@ fn MemberRow(
             <td class="hidden px-4 py-3 text-slate-600 md:table-cell">
                 {member.last_sign_in.clone().unwrap_or_else(|| "never".to_string())}
             </td>
-            <td class="ml-auto text-right sm:ml-0 sm:px-4 sm:py-3">
+            <td class="ml-auto space-x-3 text-right whitespace-nowrap sm:ml-0 sm:px-4 sm:py-3">
+                {may_see_sessions.then(|| view! {
+                    <a href=sessions_href class="text-sm font-medium text-slate-600 hover:text-slate-900" aria-label=sessions_label>
+                        "Sessions"
+                    </a>
+                })}
                 {may_touch.then(|| view! {
                     <a href=remove_href class="text-sm font-medium text-red-600 hover:text-red-500" aria-label=remove_label>
                         "Remove"

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod home;
 pub mod invitation;
 pub mod mailbox;
+pub mod member_sessions;
 pub mod members;
 pub mod not_found;
 pub mod org_home;

@@ -6,7 +6,7 @@ use crate::{
     },
     components::{
         form::{Field, FormAlert, FormErrors, Notice, StepUp, Submit, action_error},
-        page::{PageHeader, org_page},
+        page::{Card, PageHeader, org_page},
     },
     error::STEP_UP_FIELD,
 };
@@ -159,16 +159,5 @@ fn Settings(
                 </section>
             </div>
         </div>
-    }
-}
-
-#[component]
-fn Card(title: &'static str, description: &'static str, children: Children) -> impl IntoView {
-    view! {
-        <section class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
-            <h2 class="font-semibold text-slate-900">{title}</h2>
-            <p class="mt-1 text-sm text-slate-600">{description}</p>
-            <div class="mt-4">{children()}</div>
-        </section>
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     },
     components::{
         form::{Field, FormAlert, FormErrors, Notice, StepUp, Submit, action_error},
-        page::{Confirm, ConfirmButtons, PageHeader, org_page},
+        page::{Card, Confirm, ConfirmButtons, PageHeader, org_page},
         sso_start::SsoStart,
     },
     error::STEP_UP_FIELD,
@@ -126,21 +126,6 @@ fn Sso(settings: SsoSettings, actions: Actions) -> impl IntoView {
                 <DomainsCard slug=slug.clone() domains=settings.domains.clone() actions />
             </div>
         </div>
-    }
-}
-
-#[component]
-fn Card(
-    title: &'static str,
-    #[prop(into)] description: String,
-    children: Children,
-) -> impl IntoView {
-    view! {
-        <section class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
-            <h2 class="font-semibold text-slate-900">{title}</h2>
-            <p class="mt-1 text-sm text-slate-600">{description}</p>
-            <div class="mt-4">{children()}</div>
-        </section>
     }
 }
 

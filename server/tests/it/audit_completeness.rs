@@ -65,6 +65,7 @@ const READ_ONLY: &[(&str, &str)] = &[
     ("/api/projects/recent", "reads recent projects"),
     ("/api/sso/get", "reads SSO settings"),
     ("/api/account/get", "reads the signed-in person's account"),
+    ("/api/members/sessions", "reads a member's sessions"),
     (
         "/api/account/totp_setup",
         "keeps an unconfirmed authenticator secret; nothing is on (or audited) until it is confirmed",
@@ -109,6 +110,9 @@ const STATE_CHANGING: &[&str] = &[
     "/api/account/recovery_codes",
     "/api/account/change_name",
     "/api/account/change_password",
+    "/api/account/end_session",
+    "/api/account/end_other_sessions",
+    "/api/members/end_session",
     "/api/members/change_role",
     "/api/members/remove",
     "/api/members/leave",
@@ -678,6 +682,59 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     succeeded(&response);
     ledger
         .check("/api/account/change_password", "account.password_changed")
+        .await;
+    // Sessions: Gus ends one of his others, then all of them; Grace, his
+    // owner, ends his sessions in Globex.
+    let gus_elsewhere = || async {
+        let browser = app.browser();
+        let response = browser
+            .sign_in("globex", "gus@globex.test", "a quieter orchard lantern")
+            .await;
+        assert_eq!(location(&response), "/o/globex");
+        browser
+    };
+    gus_elsewhere().await;
+    let listed: app::api::account::Account = gus
+        .call("/api/account/get", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other = listed
+        .sessions
+        .iter()
+        .find(|s| !s.current)
+        .expect("another session");
+    let response = gus
+        .submit(
+            "/api/account/end_session",
+            "/account",
+            &[("session_id", &other.session_id)],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/account/end_session", "auth.session_revoked")
+        .await;
+    gus_elsewhere().await;
+    let response = gus
+        .submit("/api/account/end_other_sessions", "/account", &[])
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/account/end_other_sessions", "auth.session_revoked")
+        .await;
+    let gus_id = db.user_id("gus@globex.test").await;
+    let response = grace
+        .submit(
+            "/api/members/end_session",
+            &format!("/o/globex/members/{gus_id}/sessions"),
+            &[("slug", "globex"), ("user_id", &gus_id)],
+        )
+        .await;
+    succeeded(&response);
+    ledger
+        .check("/api/members/end_session", "auth.session_revoked")
         .await;
     // globex requires it; Grace (whose app is off again) sets it up to get in.
     let response = grace

@@ -12,6 +12,7 @@ mod hardening;
 mod isolation;
 mod projects;
 mod second_factor;
+mod sessions;
 mod sign_in;
 mod sso;
 mod step_up;

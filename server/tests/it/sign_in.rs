@@ -5,7 +5,7 @@
 use crate::support::{
     TestDb, seeded,
     smtp::SmtpSink,
-    web::{AppOptions, Browser, TestApp, location, redirected_error},
+    web::{AppOptions, Browser, TestApp, location, redirected_error, session_cookie},
 };
 use app::{
     domain::{
@@ -279,13 +279,7 @@ async fn an_org_login_link_signs_a_member_in_with_a_safe_cookie(
         .sign_in("acme", "olivia@acme.test", DEMO_PASSWORD)
         .await;
     assert_eq!(location(&response), "/o/acme");
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("trellis_session="))
-        .expect("session cookie");
+    let cookie = session_cookie(&response);
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");

@@ -397,8 +397,7 @@ pub async fn enter_org(
         .await
         .map_err(session_error)?
         && previous.org_id != org.org_id
-        && let Some(name) =
-            record_switch_out(db, meta, previous.org_id, previous.user_id, &org.name).await?
+        && let Some(name) = record_switch_out(db, meta, &previous, &org.name).await?
     {
         switched_from = Some(name);
     }
@@ -408,35 +407,41 @@ pub async fn enter_org(
         second_factor,
         earlier,
     };
-    let tx =
+    let mut tx =
         record_sign_in_with(db, org.org_id, user_id, how, switched_from.as_deref(), meta).await?;
+    let org_session = crate::domain::session::OrgSession {
+        break_glass: used_break_glass,
+        second_factor: second_factor.is_some(),
+        ..crate::domain::session::OrgSession::new(user_id, org.org_id, method, earlier)
+    };
+    crate::domain::sessions::open(&mut tx, meta, &org_session).await?;
     tx.commit().await?;
-    crate::domain::session::start_org_session(
-        session,
-        crate::domain::session::OrgSession {
-            break_glass: used_break_glass,
-            second_factor: second_factor.is_some(),
-            ..crate::domain::session::OrgSession::new(user_id, org.org_id, method, earlier)
-        },
-    )
-    .await
-    .map_err(session_error)?;
+    crate::domain::session::start_org_session(session, org_session)
+        .await
+        .map_err(session_error)?;
     Ok(Entered::InOrg)
 }
 
-/// Records `auth.switched_out` in the org being left; returns its name, or
-/// `None` when the user is no longer a member there.
+/// Records `auth.switched_out` in the org being left (and that the
+/// session `previous` ended there); returns the org's name, or `None` when
+/// the user is no longer a member there.
 #[tracing::instrument(skip_all)]
 pub async fn record_switch_out(
     db: &Db,
     meta: &RequestMeta,
-    from_org: OrgId,
-    user_id: UserId,
+    previous: &crate::domain::session::OrgSession,
     to_org_name: &str,
 ) -> Result<Option<String>, AppError> {
-    let Ok(mut tx) = Tenant::begin(db, from_org, user_id).await else {
+    let from_org = previous.org_id;
+    let Ok(mut tx) = Tenant::begin(db, from_org, previous.user_id).await else {
         return Ok(None);
     };
+    crate::domain::sessions::close(
+        &mut tx,
+        previous,
+        crate::domain::sessions::EndReason::Switched,
+    )
+    .await?;
     let name = sqlx::query_scalar!(
         "select name from organization where org_id = $1",
         from_org.0

@@ -53,6 +53,9 @@ pub enum TenantError {
     /// The user is not (or no longer) a member of the organization.
     #[error("not a member of this organization")]
     NotAMember,
+    /// The session was ended (by its person or an admin), or has no row.
+    #[error("this session was ended")]
+    SessionEnded,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -61,7 +64,9 @@ impl From<TenantError> for crate::error::AppError {
     #[track_caller]
     fn from(error: TenantError) -> Self {
         match error {
-            TenantError::NotAMember => crate::error::AppError::Unauthenticated,
+            TenantError::NotAMember | TenantError::SessionEnded => {
+                crate::error::AppError::Unauthenticated
+            }
             TenantError::Database(e) => e.into(),
         }
     }
@@ -139,7 +144,7 @@ impl OrgTx {
     /// Re-reads the acting member after this transaction created or changed
     /// their membership (e.g. the owner of a brand-new organization).
     pub async fn act_as_member(&mut self, user_id: UserId) -> Result<(), TenantError> {
-        self.actor = Some(read_actor(&mut self.tx, self.org_id, user_id).await?);
+        self.actor = Some(read_actor(&mut self.tx, self.org_id, user_id, None).await?);
         Ok(())
     }
 }
@@ -203,16 +208,23 @@ impl std::ops::DerefMut for MemberTx {
     }
 }
 
+/// Reads the membership; with `session`, also checks (in the same query)
+/// that the session's row is there and not ended.
 async fn read_actor(
     conn: &mut PgConnection,
     org_id: OrgId,
     user_id: UserId,
+    session: Option<uuid::Uuid>,
 ) -> Result<(Actor, OrgLabel), TenantError> {
     let row = sqlx::query!(
         r#"
         select u.email, u.display_name, m.role as "role: Role", u.sessions_valid_after, o.slug, o.name,
                coalesce(c.enforced, false) as "sso_enforced!",
-               c.sso_sessions_valid_after as "sso_sessions_valid_after?"
+               c.sso_sessions_valid_after as "sso_sessions_valid_after?",
+               ($3::uuid is null or exists (
+                   select 1 from user_session s
+                   where s.org_id = m.org_id and s.session_id = $3 and s.user_id = m.user_id
+                     and s.ended_at is null)) as "session_live!"
         from membership m
         join app_user u on u.user_id = m.user_id
         join organization o on o.org_id = m.org_id
@@ -221,12 +233,16 @@ async fn read_actor(
         "#,
         org_id.0,
         user_id.0,
+        session,
     )
     .fetch_optional(conn)
     .await?;
     let Some(row) = row else {
         return Err(TenantError::NotAMember);
     };
+    if !row.session_live {
+        return Err(TenantError::SessionEnded);
+    }
     let role = row.role;
     let actor = Actor {
         user_id,
@@ -267,7 +283,22 @@ impl Tenant {
     /// own with [`OrgTx::plan_for_these_parameters`].
     pub async fn begin(db: &Db, org_id: OrgId, user_id: UserId) -> Result<MemberTx, TenantError> {
         let mut tx = begin_in_context(db, Some(org_id), Some(user_id), Plans::Generic).await?;
-        let (actor, org) = read_actor(&mut tx, org_id, user_id).await?;
+        let (actor, org) = read_actor(&mut tx, org_id, user_id, None).await?;
+        Ok(MemberTx::new(tx, org_id, actor, org))
+    }
+
+    /// [`Tenant::begin`] for a request of a signed-in session: the same
+    /// query also checks that the session (`session_id`, its row in
+    /// `user_session`) has not been ended, so ending a session takes effect
+    /// on its next request at no extra round trip.
+    pub async fn begin_session(
+        db: &Db,
+        org_id: OrgId,
+        user_id: UserId,
+        session_id: uuid::Uuid,
+    ) -> Result<MemberTx, TenantError> {
+        let mut tx = begin_in_context(db, Some(org_id), Some(user_id), Plans::Generic).await?;
+        let (actor, org) = read_actor(&mut tx, org_id, user_id, Some(session_id)).await?;
         Ok(MemberTx::new(tx, org_id, actor, org))
     }
 
@@ -279,7 +310,7 @@ impl Tenant {
                 tx.commit().await?;
                 Ok(true)
             }
-            Err(TenantError::NotAMember) => Ok(false),
+            Err(TenantError::NotAMember | TenantError::SessionEnded) => Ok(false),
             Err(TenantError::Database(e)) => Err(e),
         }
     }

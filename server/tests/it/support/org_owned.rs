@@ -40,5 +40,10 @@ pub const ORG_OWNED: &[(&str, &str)] = &[
         "insert into org_slug_redirect (org_id, old_slug) values ($1, 'some-old-name')",
     ),
     ("project", "insert into project (org_id, project_id, name, created_by) values ($1, gen_random_uuid(), 'Project ' || gen_random_uuid(), $2)"),
+    (
+        "user_session",
+        "insert into user_session (org_id, session_id, user_id, method, authenticated_at)
+         values ($1, gen_random_uuid(), $2, 'password', now())",
+    ),
     ("organization", "insert into organization (org_id, slug, name) values ($1, 'fresh-org', 'Fresh')"),
 ];

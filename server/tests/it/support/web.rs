@@ -24,6 +24,9 @@ pub struct AppOptions {
     pub sso_keys: &'static str,
     /// How long an export waits for a reader that does not read.
     pub export_chunk_deadline: Duration,
+    /// The address the server says it is served at (behind a TLS proxy,
+    /// say); the server's own `http://127.0.0.1:…` when `None`.
+    pub public_base_url: Option<String>,
 }
 
 /// The sealing key the test server uses unless a test picks others.
@@ -40,6 +43,7 @@ impl Default for AppOptions {
             dns: DnsServer::At("127.0.0.1:9".parse().unwrap()),
             sso_keys: TEST_SSO_KEYS,
             export_chunk_deadline: Duration::from_secs(30),
+            public_base_url: None,
         }
     }
 }
@@ -130,7 +134,7 @@ async fn serve(
     // what this test server does differently.
     let mut config = Config::from_lookup(|name| (name == "APP_ENV").then(|| "test".to_string()))
         .expect("the test configuration is valid");
-    config.public_base_url = base.clone();
+    config.public_base_url = options.public_base_url.clone().unwrap_or(base.clone());
     config.listen_addr = addr;
     config.site_root = "target/site".to_string();
     // Tests play different clients through X-Forwarded-For.
@@ -226,6 +230,14 @@ impl Browser {
     pub fn from_address(base: &str, ip: &str) -> Self {
         let mut headers = header::HeaderMap::new();
         headers.insert("x-forwarded-for", ip.parse().unwrap());
+        Self::with_headers(base, headers)
+    }
+
+    /// A browser on another machine, saying what it is (`User-Agent`).
+    pub fn on_device(base: &str, ip: &str, user_agent: &str) -> Self {
+        let mut headers = header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().unwrap());
+        headers.insert(header::USER_AGENT, user_agent.parse().unwrap());
         Self::with_headers(base, headers)
     }
 
@@ -399,6 +411,19 @@ pub async fn signed_in(app: &TestApp, slug: &str, email: &str) -> Browser {
         "{email} signs in"
     );
     browser
+}
+
+/// The session cookie a response sets (`Set-Cookie`, whole, attributes
+/// included), under its plain or its `__Host-` name.
+#[track_caller]
+pub fn session_cookie(response: &Response) -> String {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("trellis_session=") || c.starts_with("__Host-trellis_session="))
+        .expect("a session cookie")
 }
 
 /// Where a redirect points.

@@ -351,25 +351,25 @@ pub async fn get_member_sessions(
     .await
 }
 
-/// Ends one session of a member (`session_id`), or all of them when it is
-/// empty; their next request in this organization is signed out. The
+/// Ends one session of a member (`session_id`), or all of them with
+/// `all=true`; their next request in this organization is signed out. An
+/// id that is missing or blank is refused, never read as "all". The
 /// caller's own current session is never ended here (they sign out).
 #[server(prefix = "/api", endpoint = "members/end_session")]
 pub async fn end_member_session(
     slug: String,
     user_id: String,
     session_id: Option<String>,
+    all: Option<bool>,
 ) -> Result<(), AppError> {
     with_ctx(async move |ctx| {
         let (mut tx, current) = member_of(&ctx, &slug, Permission::ManageMembers).await?;
         let target = parse_user(&user_id)?;
-        let which = match session_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(raw) => Some(raw.parse::<uuid::Uuid>().map_err(|_| AppError::NotFound)?),
-            None => None,
+        let which = if all == Some(true) {
+            None
+        } else {
+            let raw = session_id.as_deref().unwrap_or("").trim();
+            Some(raw.parse::<uuid::Uuid>().map_err(|_| AppError::NotFound)?)
         };
         let ended =
             sessions::end_for_member(&mut tx, &ctx.meta, target, which, current.session_id).await?;

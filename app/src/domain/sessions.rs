@@ -190,14 +190,27 @@ pub async fn close(
 }
 
 /// The person's live sessions in all their organizations, most recently
-/// used first: not ended, within the idle and absolute timeouts, and not
-/// voided by a password reset or change since.
+/// used first (see [`live`]).
 pub async fn mine(
     db: &Db,
     user_id: UserId,
     policy: &SessionPolicy,
 ) -> Result<Vec<SessionRow>, sqlx::Error> {
     let mut tx = UserScope::begin(db, user_id).await?;
+    let rows = live(tx.conn(), user_id, None, policy).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// The live sessions of `user_id` (in `org`, or wherever the transaction's
+/// scope shows them): not ended, within the idle and absolute timeouts, and
+/// not voided by a password reset or change since.
+async fn live(
+    conn: &mut sqlx::PgConnection,
+    user_id: UserId,
+    org: Option<OrgId>,
+    policy: &SessionPolicy,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
     let rows = sqlx::query_as!(
         Record,
         r#"
@@ -206,20 +219,20 @@ pub async fn mine(
         from user_session s
         join organization o on o.org_id = s.org_id
         join app_user u on u.user_id = s.user_id
-        where s.user_id = $1 and s.ended_at is null
+        where s.user_id = $1 and ($2::uuid is null or s.org_id = $2) and s.ended_at is null
           and s.authenticated_at >= u.sessions_valid_after
-          and s.last_seen_at > now() - make_interval(secs => $2)
-          and s.authenticated_at > now() - make_interval(secs => $3)
+          and s.last_seen_at > now() - make_interval(secs => $3)
+          and s.authenticated_at > now() - make_interval(secs => $4)
         order by s.last_seen_at desc, s.session_id
         limit 200
         "#,
         user_id.0,
+        org.map(|o| o.0),
         policy.idle.as_secs_f64(),
         policy.absolute.as_secs_f64(),
     )
-    .fetch_all(tx.conn())
+    .fetch_all(conn)
     .await?;
-    tx.commit().await?;
     Ok(rows.into_iter().map(SessionRow::from).collect())
 }
 
@@ -271,29 +284,8 @@ pub async fn of_member(
     user_id: UserId,
     policy: &SessionPolicy,
 ) -> Result<Vec<SessionRow>, sqlx::Error> {
-    let rows = sqlx::query_as!(
-        Record,
-        r#"
-        select s.session_id, s.org_id, o.name as org_name, s.method, s.second_factor,
-               s.authenticated_at, s.last_seen_at, s.client_ip, s.user_agent
-        from user_session s
-        join organization o on o.org_id = s.org_id
-        join app_user u on u.user_id = s.user_id
-        where s.org_id = $1 and s.user_id = $2 and s.ended_at is null
-          and s.authenticated_at >= u.sessions_valid_after
-          and s.last_seen_at > now() - make_interval(secs => $3)
-          and s.authenticated_at > now() - make_interval(secs => $4)
-        order by s.last_seen_at desc, s.session_id
-        limit 200
-        "#,
-        tx.org_id().0,
-        user_id.0,
-        policy.idle.as_secs_f64(),
-        policy.absolute.as_secs_f64(),
-    )
-    .fetch_all(tx.conn())
-    .await?;
-    Ok(rows.into_iter().map(SessionRow::from).collect())
+    let org = tx.org_id();
+    live(tx.conn(), user_id, Some(org), policy).await
 }
 
 /// Who an admin may see and end the sessions of: any member, except that

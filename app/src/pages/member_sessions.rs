@@ -112,6 +112,7 @@ fn SessionsOfMember(
                 <ActionForm action=end attr:class="mt-4">
                     <input type="hidden" name="slug" value=slug_all />
                     <input type="hidden" name="user_id" value=user_all />
+                    <input type="hidden" name="all" value="true" />
                     <button
                         type="submit"
                         class="rounded-lg border border-red-200 bg-white px-4 py-2 text-sm font-semibold text-red-700 shadow-sm hover:bg-red-50"

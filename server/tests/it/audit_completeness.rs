@@ -729,7 +729,7 @@ async fn every_state_changing_endpoint_records_an_audit_event(
         .submit(
             "/api/members/end_session",
             &format!("/o/globex/members/{gus_id}/sessions"),
-            &[("slug", "globex"), ("user_id", &gus_id)],
+            &[("slug", "globex"), ("user_id", &gus_id), ("all", "true")],
         )
         .await;
     succeeded(&response);

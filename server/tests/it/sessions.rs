@@ -296,13 +296,25 @@ async fn admins_see_and_end_a_members_sessions_in_their_own_org_only(
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
+    // A lost or blank session id ends nothing (it is not read as "all").
+    for blank in [None, Some(""), Some("   ")] {
+        let mut form = vec![("slug", "acme"), ("user_id", sam_user.as_str())];
+        if let Some(id) = blank {
+            form.push(("session_id", id));
+        }
+        let response = adam.call("/api/members/end_session", &form).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{blank:?}");
+    }
+    assert!(still_signed_in(&sam_acme).await);
+    assert!(revoked_events(&db).await.is_empty());
+
     // Adam ends all of Sam's sessions in Acme (a plain form): Sam's next
     // request there is signed out; in Globex Sam carries on.
     let response = adam
         .submit(
             "/api/members/end_session",
             &format!("/o/acme/members/{sam_user}/sessions"),
-            &[("slug", "acme"), ("user_id", &sam_user), ("session_id", "")],
+            &[("slug", "acme"), ("user_id", &sam_user), ("all", "true")],
         )
         .await;
     assert_eq!(
@@ -322,7 +334,7 @@ async fn admins_see_and_end_a_members_sessions_in_their_own_org_only(
     let response = adam
         .call(
             "/api/members/end_session",
-            &[("slug", "acme"), ("user_id", &adam_user)],
+            &[("slug", "acme"), ("user_id", &adam_user), ("all", "true")],
         )
         .await;
     assert!(response.status().is_success() || response.status().is_redirection());

@@ -126,10 +126,19 @@ pub async fn same_origin(
 
 /// Headers on every response. Pages rendered by Leptos set their own
 /// Content-Security-Policy (with the per-request script nonce); everything
-/// else gets a policy that allows nothing to run.
+/// else gets a policy that allows nothing to run. Everything but the
+/// static files is someone's own (a page with their recovery codes, an
+/// authenticator secret, their sessions): no cache keeps it, not even the
+/// browser's back button after they sign out.
 pub async fn security_headers(State(hsts): State<bool>, request: Request, next: Next) -> Response {
+    let static_file = is_static_file(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if !static_file {
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
     let mut set = |name: header::HeaderName, value: &'static str| {
         headers
             .entry(name)
@@ -157,6 +166,12 @@ pub async fn security_headers(State(hsts): State<bool>, request: Request, next: 
         );
     }
     response
+}
+
+/// The build's files (`/pkg/…`, cargo-leptos's `site-pkg-dir`) and the
+/// assets copied beside them (`public/`): the same for everyone.
+fn is_static_file(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg"
 }
 
 /// Server-function inputs the functions never see as such: a NUL character

@@ -154,6 +154,7 @@ pub async fn end_session(session_id: String) -> Result<(), AppError> {
             current.user_id,
             Some(which),
             current.session_id,
+            &ctx.state.settings.session,
         )
         .await?;
         if ended == 0 {
@@ -177,6 +178,7 @@ pub async fn end_other_sessions() -> Result<(), AppError> {
             current.user_id,
             None,
             current.session_id,
+            &ctx.state.settings.session,
         )
         .await?;
         redirect("/account?notice=other_sessions_ended#sessions");

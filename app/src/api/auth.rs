@@ -91,11 +91,13 @@ pub async fn sign_up(
             .map_err(|e| e.keeping(&keep))?
         {
             SignUpOutcome::Created { user_id, org_id } => {
+                sessions::close_held(ctx.db(), &ctx.session, sessions::EndReason::Replaced).await?;
                 session::mark_sign_up(&ctx.session, SignUpMarker { user_id, org_id })
                     .await
                     .map_err(session_error)?;
             }
             SignUpOutcome::AlreadyRegistered => {
+                sessions::close_held(ctx.db(), &ctx.session, sessions::EndReason::Replaced).await?;
                 session::end(&ctx.session).await.map_err(session_error)?;
             }
         }
@@ -154,6 +156,7 @@ pub async fn verify_email(token: String) -> Result<VerifyOutcome, AppError> {
                 sessions::open(&mut tx, &ctx.meta, &org_session).await?;
                 let slug = org_slug(ctx.db(), org_id, user_id).await?;
                 tx.commit().await?;
+                sessions::close_held(ctx.db(), &ctx.session, sessions::EndReason::Replaced).await?;
                 session::start_org_session(&ctx.session, org_session)
                     .await
                     .map_err(session_error)?;
@@ -292,6 +295,7 @@ pub(crate) async fn enter_after_authentication(
         redirect(SECOND_STEP_PAGE);
         return Ok(());
     }
+    sessions::close_held(ctx.db(), &ctx.session, sessions::EndReason::Replaced).await?;
     session::start_pending(
         &ctx.session,
         user_id,
@@ -698,6 +702,7 @@ pub async fn reset_password(
         match auth::reset_password(&ctx.auth_env(), &token, &new_password.expect("checked")).await?
         {
             Ok(_) => {
+                sessions::close_held(ctx.db(), &ctx.session, sessions::EndReason::Replaced).await?;
                 session::end(&ctx.session).await.map_err(session_error)?;
                 redirect("/login?password_reset=1");
                 Ok(())

@@ -5,6 +5,7 @@ use crate::{
     domain::{
         request::RequestMeta,
         session::{self, OrgSession},
+        sessions::EndReason,
         tenancy::{MemberCheck, MemberTx, Tenant, TenantError},
     },
     error::AppError,
@@ -159,7 +160,7 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(MemberTx, OrgS
         // The organization's single sign-on changed since this session
         // signed in: it ends now, on its next request.
         let mut tx = tx;
-        session_ended(&mut tx, &ctx.meta, current.method, reason).await?;
+        session_ended(&mut tx, &ctx.meta, &current, reason).await?;
         tx.commit().await?;
         session::end(&ctx.session).await.map_err(session_error)?;
         return Err(AppError::Unauthenticated);
@@ -180,15 +181,15 @@ pub async fn member(ctx: &Ctx, permission: Permission) -> Result<(MemberTx, OrgS
 /// org requires SSO and the session signed in another way (an owner's
 /// break-glass sign-in excepted), or it signed in through a provider the
 /// org has since replaced.
-fn sso_rule_ends(current: &OrgSession, tx: &MemberTx) -> Option<&'static str> {
+fn sso_rule_ends(current: &OrgSession, tx: &MemberTx) -> Option<EndReason> {
     let (org, actor) = (tx.org(), tx.actor());
     if current.method == session::AuthMethod::Sso {
         let replaced = org.sso_sessions_valid_after.is_some_and(|after| {
             current.authenticated_at < (after.unix_timestamp_nanos() / 1_000_000) as i64
         });
-        replaced.then_some("provider_replaced")
+        replaced.then_some(EndReason::ProviderReplaced)
     } else if org.sso_enforced && !counts_under_required_sso(current, actor.role) {
-        Some("sso_required")
+        Some(EndReason::SsoRequired)
     } else {
         None
     }
@@ -203,19 +204,21 @@ pub fn counts_under_required_sso(current: &OrgSession, role: crate::roles::Role)
 }
 
 /// Records, in the member's transaction, that their session ends because of
-/// the organization's single sign-on (`reason`: `sso_required`, or
-/// `provider_replaced`).
+/// the organization's single sign-on (`reason`: `SsoRequired`, or
+/// `ProviderReplaced`), and closes its row.
 pub async fn session_ended(
     tx: &mut crate::domain::tenancy::OrgTx,
     meta: &RequestMeta,
-    method: session::AuthMethod,
-    reason: &str,
+    current: &OrgSession,
+    reason: crate::domain::sessions::EndReason,
 ) -> Result<(), sqlx::Error> {
+    crate::domain::sessions::close(tx, current, reason).await?;
     crate::domain::audit::record(
         tx,
         meta,
-        crate::domain::audit::Event::new(crate::audit::AuditAction::SessionEnded)
-            .details(serde_json::json!({ "reason": reason, "method": method.as_str() })),
+        crate::domain::audit::Event::new(crate::audit::AuditAction::SessionEnded).details(
+            serde_json::json!({ "reason": reason.as_str(), "method": current.method.as_str() }),
+        ),
     )
     .await
 }

@@ -371,8 +371,15 @@ pub async fn end_member_session(
             let raw = session_id.as_deref().unwrap_or("").trim();
             Some(raw.parse::<uuid::Uuid>().map_err(|_| AppError::NotFound)?)
         };
-        let ended =
-            sessions::end_for_member(&mut tx, &ctx.meta, target, which, current.session_id).await?;
+        let ended = sessions::end_for_member(
+            &mut tx,
+            &ctx.meta,
+            target,
+            which,
+            current.session_id,
+            &ctx.state.settings.session,
+        )
+        .await?;
         tx.commit().await?;
         let code = if which.is_some() {
             "ended"

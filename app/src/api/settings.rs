@@ -91,7 +91,13 @@ pub async fn require_mfa(
                 "false" => false,
                 _ => return Err(AppError::field("required", "Choose on or off.")),
             };
-            let changed = orgs::set_mfa_required(tx, &ctx.meta, ctx.base_url(), required).await?;
+            let current = session::org_session(&ctx.session)
+                .await
+                .map_err(session_error)?
+                .ok_or(AppError::Unauthenticated)?;
+            let changed =
+                orgs::set_mfa_required(tx, &ctx.meta, ctx.base_url(), required, current.session_id)
+                    .await?;
             let code = match (changed, required) {
                 (false, _) => "unchanged",
                 (true, true) => "mfa_required",

@@ -14,7 +14,7 @@ use {
     super::navigation::redirect,
     crate::{
         domain::{
-            session,
+            session, sessions,
             sso::{connection, domains, notify, oidc},
         },
         roles::{Permission, Role},
@@ -256,7 +256,7 @@ pub async fn set_sso_enforced(
                 .ok_or(AppError::Unauthenticated)?;
             let own_session_ends = on && !counts_under_required_sso(&current, tx.actor().role);
             if own_session_ends {
-                session_ended(tx, &ctx.meta, current.method, "sso_required").await?;
+                session_ended(tx, &ctx.meta, &current, sessions::EndReason::SsoRequired).await?;
             }
             Ok(own_session_ends)
             },

@@ -208,15 +208,19 @@ pub async fn mfa_required(tx: &mut OrgTx) -> Result<bool, sqlx::Error> {
     .await
 }
 
-/// Requires (or stops requiring) two-step sign-in. Members who have no
-/// second factor are led to set one up at their next sign-in; each member
-/// is told by mail. Returns whether anything changed.
+/// Requires (or stops requiring) two-step sign-in. Every session in the
+/// organization that signed in without a second step ends at once (the
+/// caller's own, `keep`, excepted: they just confirmed it was them), so
+/// the next sign-in asks for it; members who have no second factor are led
+/// to set one up then. Each member is told by mail. Returns whether
+/// anything changed.
 #[tracing::instrument(skip_all)]
 pub async fn set_mfa_required(
     tx: &mut MemberTx,
     meta: &RequestMeta,
     base_url: &str,
     required: bool,
+    keep: uuid::Uuid,
 ) -> Result<bool, sqlx::Error> {
     if mfa_required(tx).await? == required {
         return Ok(false);
@@ -228,13 +232,31 @@ pub async fn set_mfa_required(
     )
     .execute(tx.conn())
     .await?;
-    let action = if required {
-        AuditAction::MfaRequired
-    } else {
-        AuditAction::MfaOptional
-    };
-    audit::record(tx, meta, Event::new(action)).await?;
-    if required {
+    if !required {
+        audit::record(tx, meta, Event::new(AuditAction::MfaOptional)).await?;
+        return Ok(true);
+    }
+    let ended = sqlx::query_scalar!(
+        r#"with ended as (
+               update user_session set ended_at = now(), ended_reason = 'mfa_required'
+               where org_id = $1 and ended_at is null and not second_factor
+                 and session_id <> $2
+               returning 1
+           )
+           select count(*) as "count!" from ended"#,
+        tx.org_id().0,
+        keep,
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    audit::record(
+        tx,
+        meta,
+        Event::new(AuditAction::MfaRequired)
+            .details(serde_json::json!({ "sessions_ended": ended })),
+    )
+    .await?;
+    {
         let org_name = tx.org().name.clone();
         let org_id = tx.org_id();
         let actor = tx.actor().display_name.clone();

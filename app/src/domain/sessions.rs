@@ -42,15 +42,24 @@ pub enum EndReason {
     Switched,
     EndedByUser,
     EndedByAdmin,
+    /// The browser signed in again: its earlier session gave way.
+    Replaced,
+    /// The organization came to require single sign-on since.
+    SsoRequired,
+    /// The organization replaced the provider the session signed in with.
+    ProviderReplaced,
 }
 
 impl EndReason {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             EndReason::SignedOut => "signed_out",
             EndReason::Switched => "switched",
             EndReason::EndedByUser => "ended_by_user",
             EndReason::EndedByAdmin => "ended_by_admin",
+            EndReason::Replaced => "replaced",
+            EndReason::SsoRequired => "sso_required",
+            EndReason::ProviderReplaced => "provider_replaced",
         }
     }
 }
@@ -189,6 +198,30 @@ pub async fn close(
     Ok(())
 }
 
+/// Closes the row of the org session `browser` holds, if it holds one:
+/// called before the browser's state is cleared for another sign-in (or
+/// dropped), so that the session it had is not listed as open until it
+/// lapses. A membership gone since has taken its rows with it.
+pub async fn close_held(
+    db: &Db,
+    browser: &tower_sessions::Session,
+    reason: EndReason,
+) -> Result<(), crate::error::AppError> {
+    let held = super::session::org_session(browser).await.map_err(|e| {
+        tracing::error!(error = %e, "session store failed");
+        crate::error::AppError::Internal
+    })?;
+    let Some(held) = held else {
+        return Ok(());
+    };
+    let mut tx =
+        super::tenancy::Tenant::begin_without_membership(db, held.org_id, Some(held.user_id))
+            .await?;
+    close(&mut tx, &held, reason).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The person's live sessions in all their organizations, most recently
 /// used first (see [`live`]).
 pub async fn mine(
@@ -236,9 +269,20 @@ async fn live(
     Ok(rows.into_iter().map(SessionRow::from).collect())
 }
 
+/// The ids among `rows` that `which` picks (all when `None`), `keep`
+/// excepted.
+fn picked(rows: Vec<SessionRow>, which: Option<Uuid>, keep: Uuid) -> Vec<Uuid> {
+    rows.into_iter()
+        .map(|r| r.session_id)
+        .filter(|id| *id != keep && which.is_none_or(|w| w == *id))
+        .collect()
+}
+
 /// Ends the person's own sessions: `which` (ids from [`mine`]), or every
-/// one but `keep` when `which` is `None`. Recorded in each organization a
-/// session ended in. Returns how many ended.
+/// one but `keep` when `which` is `None` — only live ones, as [`mine`]
+/// lists them (a lapsed session is not ended, or recorded, again).
+/// Recorded in each organization a session ended in. Returns how many
+/// ended.
 #[tracing::instrument(skip_all, fields(user_id = %user_id))]
 pub async fn end_mine(
     db: &Db,
@@ -246,18 +290,18 @@ pub async fn end_mine(
     user_id: UserId,
     which: Option<Uuid>,
     keep: Uuid,
+    policy: &SessionPolicy,
 ) -> Result<usize, sqlx::Error> {
     let mut tx = UserScope::begin(db, user_id).await?;
+    let ids = picked(live(tx.conn(), user_id, None, policy).await?, which, keep);
     let ended = sqlx::query!(
         r#"
         update user_session set ended_at = now(), ended_reason = 'ended_by_user'
-        where user_id = $1 and ended_at is null and session_id <> $3
-          and ($2::uuid is null or session_id = $2)
+        where user_id = $1 and ended_at is null and session_id = any($2)
         returning org_id, session_id, method
         "#,
         user_id.0,
-        which,
-        keep,
+        &ids,
     )
     .fetch_all(tx.conn())
     .await?;
@@ -312,8 +356,9 @@ pub async fn member_for_admin(
 }
 
 /// An admin ends sessions of a member in this organization: `which`, or
-/// all of them when `None` (the admin's own current session excepted).
-/// Audited. Returns how many ended.
+/// all of them when `None` (the admin's own current session excepted) —
+/// live ones only, as [`of_member`] lists them. Audited. Returns how many
+/// ended.
 #[tracing::instrument(skip_all, fields(member = %user_id))]
 pub async fn end_for_member(
     tx: &mut MemberTx,
@@ -321,19 +366,19 @@ pub async fn end_for_member(
     user_id: UserId,
     which: Option<Uuid>,
     keep: Uuid,
+    policy: &SessionPolicy,
 ) -> Result<usize, SessionsError> {
     let (email, _) = member_for_admin(tx, user_id).await?;
+    let ids = picked(of_member(tx, user_id, policy).await?, which, keep);
     let ended = sqlx::query!(
         r#"
         update user_session set ended_at = now(), ended_reason = 'ended_by_admin'
-        where org_id = $1 and user_id = $2 and ended_at is null and session_id <> $4
-          and ($3::uuid is null or session_id = $3)
+        where org_id = $1 and user_id = $2 and ended_at is null and session_id = any($3)
         returning session_id, method
         "#,
         tx.org_id().0,
         user_id.0,
-        which,
-        keep,
+        &ids,
     )
     .fetch_all(tx.conn())
     .await?;

@@ -107,7 +107,7 @@ fn Settings(
                         <div class="flex justify-end"><div class="w-40"><Submit label="Change URL name" pending=change_slug.pending() /></div></div>
                     </ActionForm>
                 </Card>
-                <Card title="Two-step sign-in" description="When required, every member signs in with a code from an authenticator app as well. Members without one are led to set it up at their next sign-in, before they get in; single sign-on users too. The members list shows who has it.">
+                <Card title="Two-step sign-in" description="When required, every member signs in with a code from an authenticator app as well. Turning it on signs out at once every session that signed in without it (yours excepted). Members without an authenticator are led to set one up at their next sign-in, before they get in; single sign-on users too. The members list shows who has it.">
                     <ActionForm action=require_mfa attr:class="flex flex-wrap items-center justify-between gap-4" attr:data-testid="mfa-form">
                         <FormAlert message=mfa_errors.form() />
                         <input type="hidden" name="slug" value=slug_mfa />

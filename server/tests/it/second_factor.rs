@@ -99,6 +99,11 @@ fn the_oracle_matches_rfc_6238() {
 pub(crate) async fn enrol(browser: &Browser) -> (String, u64, Vec<String>) {
     let setup = browser.call("/api/account/totp_setup", &[]).await;
     assert_eq!(setup.status(), StatusCode::OK);
+    assert_eq!(
+        setup.headers()["cache-control"],
+        "no-store",
+        "no cache keeps the secret"
+    );
     let setup: serde_json::Value = setup.json().await.unwrap();
     let secret = setup["secret"].as_str().unwrap().to_string();
     assert!(
@@ -115,6 +120,7 @@ pub(crate) async fn enrol(browser: &Browser) -> (String, u64, Vec<String>) {
         .await;
     assert_eq!(location(&response), "/account/recovery-codes");
     let codes = browser.call("/api/account/fresh_codes", &[]).await;
+    assert_eq!(codes.headers()["cache-control"], "no-store");
     let codes: Vec<String> = codes.json().await.unwrap();
     assert_eq!(codes.len(), 10, "ten recovery codes");
     let again: Vec<String> = browser
@@ -689,7 +695,14 @@ async fn an_org_that_requires_two_step_sign_in_has_it_set_up_before_anyone_gets_
         )
         .await;
     assert_eq!(location(&response), "/o/acme/settings?notice=mfa_required");
-    assert_eq!(events(&db, "acme", "org.mfa_required").await.len(), 1);
+    let required = events(&db, "acme", "org.mfa_required").await;
+    assert_eq!(required.len(), 1);
+    // Sessions that signed in without a second step end at once (Adam's);
+    // the owner's own, who just confirmed it was her, carries on.
+    assert_eq!(required[0].1["sessions_ended"], 1);
+    let status = async |b: &Browser| b.call("/api/account/get", &[]).await.status();
+    assert_eq!(status(&adam).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&olivia).await, StatusCode::OK);
     let mail = sink
         .wait_for("mia@acme.test", "now requires two-step sign-in")
         .await;

@@ -423,3 +423,93 @@ async fn served_over_https_the_session_cookie_is_host_prefixed(
     assert!(browser.cookie().unwrap().contains("trellis_session="));
     assert!(!browser.cookie().unwrap().contains("__Host-"));
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_browser_that_signs_in_again_leaves_no_session_behind(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn(&db).await;
+    let here = sign_in_on(&app, "203.0.113.7", FIREFOX, "acme", "sam@consulting.test").await;
+    let other = sign_in_on(&app, "198.51.100.20", SAFARI, "acme", "sam@consulting.test").await;
+    assert_eq!(account(&here).await.sessions.len(), 2);
+
+    // The same browser signs in to the same organization again: the
+    // session it replaced is not listed as still open.
+    let response = here
+        .sign_in("acme", "sam@consulting.test", DEMO_PASSWORD)
+        .await;
+    assert_eq!(location(&response), "/o/acme");
+    let listed = account(&here).await.sessions;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+
+    // And through the general sign-in page, which asks which organization
+    // (the acme session is cleared on the way): one session, in Globex.
+    let response = here
+        .submit(
+            "/api/auth/sign_in",
+            "/login",
+            &[
+                ("email", "sam@consulting.test"),
+                ("password", DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/orgs");
+    let response = here
+        .submit("/api/auth/enter_org", "/orgs", &[("slug", "globex")])
+        .await;
+    assert_eq!(location(&response), "/o/globex");
+    let listed = account(&here).await.sessions;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|s| s.org_name == "Acme Corporation")
+            .count(),
+        1,
+        "only the other browser is still in Acme: {listed:?}"
+    );
+
+    // A session that lapsed (idle for longer than the timeout) is neither
+    // listed nor "ended" again by signing out everywhere else.
+    sqlx::query(
+        "update user_session set last_seen_at = now() - interval '30 days'
+         where user_id = (select user_id from app_user where email = 'sam@consulting.test')
+           and org_id = (select org_id from organization where slug = 'acme')",
+    )
+    .execute(&db.superuser)
+    .await
+    .unwrap();
+    assert_eq!(account(&here).await.sessions.len(), 1);
+    let response = here
+        .submit("/api/account/end_other_sessions", "/account", &[])
+        .await;
+    assert!(location(&response).starts_with("/account"));
+    assert!(
+        revoked_events(&db).await.is_empty(),
+        "nothing live was ended, so nothing is recorded"
+    );
+    drop(other);
+
+    // Every row a browser left behind is closed, with its reason.
+    let reasons: Vec<(Option<String>,)> = sqlx::query_as(
+        "select ended_reason from user_session s join app_user u using (user_id)
+         where u.email = 'sam@consulting.test' order by s.authenticated_at",
+    )
+    .fetch_all(&db.superuser)
+    .await
+    .unwrap();
+    let reasons: Vec<_> = reasons.into_iter().map(|(r,)| r).collect();
+    assert_eq!(
+        reasons,
+        [
+            Some("replaced".to_string()),
+            None,
+            Some("replaced".to_string()),
+            None
+        ],
+        "first sign-in replaced, other browser (lapsed, not ended), second replaced, globex live"
+    );
+}

@@ -1095,6 +1095,11 @@ async fn pages_carry_security_headers_and_a_nonce_based_csp(
     assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
     assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
     assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"));
+    assert_eq!(
+        header("cache-control").as_deref(),
+        Some("no-store"),
+        "no cache keeps a page"
+    );
     let nonce = csp
         .split("'nonce-")
         .nth(1)

@@ -393,11 +393,12 @@ pub async fn enter_org(
     let mut switched_from = intent
         .filter(|i| i.to_org == org.org_id && i.user_id == user_id)
         .map(|i| i.from_org_name);
-    if let Some(previous) = crate::domain::session::org_session(session)
+    let previous = crate::domain::session::org_session(session)
         .await
-        .map_err(session_error)?
+        .map_err(session_error)?;
+    if let Some(previous) = &previous
         && previous.org_id != org.org_id
-        && let Some(name) = record_switch_out(db, meta, &previous, &org.name).await?
+        && let Some(name) = record_switch_out(db, meta, previous, &org.name).await?
     {
         switched_from = Some(name);
     }
@@ -414,6 +415,16 @@ pub async fn enter_org(
         second_factor: second_factor.is_some(),
         ..crate::domain::session::OrgSession::new(user_id, org.org_id, method, earlier)
     };
+    if let Some(previous) = previous.filter(|p| p.org_id == org.org_id) {
+        // Signed in again in the same organization: the session this
+        // browser had gives way to the new one.
+        crate::domain::sessions::close(
+            &mut tx,
+            &previous,
+            crate::domain::sessions::EndReason::Replaced,
+        )
+        .await?;
+    }
     crate::domain::sessions::open(&mut tx, meta, &org_session).await?;
     tx.commit().await?;
     crate::domain::session::start_org_session(session, org_session)

@@ -127,6 +127,7 @@ audit_actions! {
     RoleChanged         => "member.role_changed",    Roles,       "changed a member's role";
     MemberRemoved       => "member.removed",         Members,     "removed a member";
     MemberLeft          => "member.left",            Members,     "left the organization";
+    AccountDeleted      => "member.account_deleted", Members,     "deleted their account, and so left the organization";
     OrgRenamed          => "org.renamed",            Settings,    "renamed the organization";
     OrgSlugChanged      => "org.slug_changed",       Settings,    "changed the organization's URL name";
     SsoConnectionSaved  => "sso.connection_saved",   Sso,         "changed the single sign-on connection";

@@ -206,3 +206,55 @@ test('the account page lists the sessions and ends another one', async ({ page, 
   await other.close();
   expect(errors).toEqual([]);
 });
+
+test('the account page lists the sign-in methods, downloads my data and deletes the account', async ({
+  page,
+  javaScriptEnabled,
+}, testInfo) => {
+  const errors = watchConsole(page);
+  const tag = testInfo.project.name;
+  const email = `dora.${tag}@example.test`;
+  const slug = `dora-${tag}`;
+  await signUp(page, javaScriptEnabled, {
+    name: 'Dora Delete',
+    email,
+    password: 'correct horse battery',
+    orgName: `Dora ${tag}`,
+    slug,
+  });
+  await page.goto('/account');
+  await ready(page, javaScriptEnabled);
+  await expect(page.getByTestId('sign-in-methods')).toContainText('Password');
+  await expect(page.getByTestId('sign-in-methods')).toContainText('Set');
+
+  // My data: one JSON file, hers.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download my data' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('my-data.json');
+  const file = await download.path();
+  const doc = JSON.parse(require('fs').readFileSync(file, 'utf8'));
+  expect(doc.account.email).toBe(email);
+  expect(doc.memberships.map((m: { url_name: string }) => m.url_name)).toEqual([slug]);
+
+  // Deleting: she is the only member of her organization, which goes too.
+  const plan = page.getByTestId('deletion-plan');
+  await expect(plan).toContainText(`Dora ${tag}`);
+  await expect(plan).toContainText('deleted with your account');
+  const form = page.getByTestId('delete-account-form');
+  await form.getByLabel('Your email address').fill('someone.else@example.test');
+  await form.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(form.getByText('Type your email address exactly to confirm.')).toBeVisible();
+  await snap(page, testInfo, 'account-delete-refused');
+  await ready(page, javaScriptEnabled);
+  await form.getByLabel('Your email address').fill(email);
+  await form.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(page).toHaveURL('/login?account_deleted=1');
+  await expect(page.getByText('Your account is deleted.')).toBeVisible();
+  await snap(page, testInfo, 'account-deleted');
+  await waitForMail(email, 'Your Trellis account was deleted');
+  await page.goto(`/o/${slug}`);
+  await expect(page).not.toHaveURL(`/o/${slug}`);
+  expect(errors).toEqual([]);
+});

@@ -42,7 +42,7 @@ test('turn on an authenticator app, sign in with its code and a recovery code, t
   await page.getByTestId('user-menu').locator('summary').click();
   await page.getByRole('link', { name: 'Your account' }).click();
   await expect(page).toHaveURL('/account');
-  await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Your account', exact: true })).toBeVisible();
   await snap(page, testInfo, 'account');
   await ready(page, javaScriptEnabled);
   await page.getByRole('link', { name: 'Set up an authenticator app' }).click();

@@ -9,6 +9,7 @@ pub mod form_errors;
 pub mod health;
 pub mod http;
 pub mod mail;
+pub mod my_data;
 pub mod sso;
 pub mod startup;
 pub mod telemetry;

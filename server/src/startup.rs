@@ -323,6 +323,7 @@ pub fn plain_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/sso/callback", get(crate::sso::legacy_callback)),
         ("/sso/callback/{connection_id}", get(crate::sso::callback)),
         ("/o/{slug}/audit.csv", get(crate::audit_export::export)),
+        ("/account/my-data.json", get(crate::my_data::download)),
     ]
 }
 

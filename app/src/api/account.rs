@@ -13,7 +13,7 @@ use {
     super::second_step::attempts,
     crate::{
         domain::{
-            accounts,
+            account_deletion, accounts,
             auth::{self, PasswordChange},
             second_factor,
             session::{self, OrgSession},
@@ -41,6 +41,35 @@ pub struct Account {
     pub recovery_codes_left: i64,
     /// The account's signed-in sessions, in every organization.
     pub sessions: Vec<SessionView>,
+    /// Single sign-on identities linked to the account.
+    pub identities: Vec<IdentityView>,
+    /// What deleting the account would do.
+    pub deletion: DeletionPlan,
+}
+
+/// What deleting the account would do, by organization name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionPlan {
+    /// The person is the last owner there, and there are other members:
+    /// deleting is refused until someone else is an owner.
+    pub blocked_by: Vec<String>,
+    /// The person is the only member there: the organization goes too.
+    pub deletes: Vec<String>,
+    /// The person leaves these.
+    pub leaves: Vec<String>,
+}
+
+/// A linked single sign-on identity, as the account page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityView {
+    pub org_name: String,
+    /// The provider, by its issuer's host ("login.example.com").
+    pub provider: String,
+    pub subject: String,
+    /// "Joined through single sign-on", "Confirmed with your password", …
+    pub linked_how: String,
+    pub linked: String,
+    pub last_used: Option<String>,
 }
 
 /// One signed-in session, as the account page (and an admin's view of a
@@ -59,6 +88,27 @@ pub struct SessionView {
     pub browser: String,
     /// The session this page was asked for with.
     pub current: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn identity_view(identity: accounts::LinkedIdentity) -> IdentityView {
+    let provider = openidconnect::url::Url::parse(&identity.issuer)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_string))
+        .unwrap_or_else(|| identity.issuer.clone());
+    IdentityView {
+        org_name: identity.org_name,
+        provider,
+        subject: identity.subject,
+        linked_how: match identity.linked_by.as_str() {
+            "just_in_time" => "Joined through single sign-on",
+            "password" => "Confirmed with your password",
+            _ => "Confirmed by an emailed link",
+        }
+        .to_string(),
+        linked: super::context::when(identity.linked_at),
+        last_used: identity.last_sign_in_at.map(super::context::ago),
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -113,6 +163,12 @@ pub async fn get_account() -> Result<Account, AppError> {
         let (mut tx, current, (org_slug, org_name)) = me(&ctx).await?;
         let profile = accounts::profile(&mut tx).await?;
         let status = second_factor::status(&mut tx).await?;
+        let identities = accounts::linked_identities(&mut tx)
+            .await?
+            .into_iter()
+            .map(identity_view)
+            .collect();
+        let plan = account_deletion::plan(&mut tx).await?;
         tx.commit().await?;
         let has_password = auth::has_password(ctx.db(), current.user_id, &profile.email).await?;
         let sessions = sessions::mine(ctx.db(), current.user_id, &ctx.state.settings.session)
@@ -122,6 +178,12 @@ pub async fn get_account() -> Result<Account, AppError> {
             .collect();
         Ok(Account {
             sessions,
+            identities,
+            deletion: DeletionPlan {
+                blocked_by: plan.blocked_by,
+                deletes: plan.deletes,
+                leaves: plan.leaves,
+            },
             has_password,
             display_name: profile.display_name,
             email: profile.email,
@@ -182,6 +244,39 @@ pub async fn end_other_sessions() -> Result<(), AppError> {
         )
         .await?;
         redirect("/account?notice=other_sessions_ended#sessions");
+        Ok(())
+    })
+    .await
+}
+
+/// The "my data" document of the signed-in person (served as a download
+/// at `/account/my-data.json`).
+#[cfg(feature = "ssr")]
+pub async fn my_data(ctx: &Ctx) -> Result<serde_json::Value, AppError> {
+    let (mut tx, _, _) = me(ctx).await?;
+    let document = crate::domain::my_data::export(&mut tx).await?;
+    tx.commit().await?;
+    Ok(document)
+}
+
+/// Deletes the person's account, once `confirm_email` is its address and
+/// the person confirmed it was them (a recent sign-in, or `reauth`).
+/// Refused while they are the last owner of an organization with other
+/// members. Signs this browser out.
+#[server(prefix = "/api", endpoint = "account/delete")]
+pub async fn delete_account(confirm_email: String, reauth: Option<String>) -> Result<(), AppError> {
+    with_ctx(async move |ctx| {
+        let keep = [("confirm_email", confirm_email.as_str())];
+        let (mut tx, _, _) = me_confirmed(&ctx, reauth.as_deref())
+            .await
+            .map_err(|e| e.keeping(&keep))?;
+        account_deletion::delete(&mut tx, &ctx.meta, &confirm_email)
+            .await
+            .map_err(|e| AppError::from(e).keeping(&keep))?;
+        tx.commit().await?;
+        // After the commit: the account and its sessions are gone.
+        session::end(&ctx.session).await.map_err(session_error)?;
+        redirect("/login?account_deleted=1");
         Ok(())
     })
     .await

@@ -63,6 +63,39 @@ pub async fn memberships(tx: &mut UserTx) -> Result<Vec<Membership>, sqlx::Error
         .collect())
 }
 
+/// A single sign-on identity linked to the account: signing in through
+/// that organization's provider as `subject` signs in as this person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkedIdentity {
+    pub org_name: String,
+    /// The provider's issuer (an OpenID Connect issuer URL).
+    pub issuer: String,
+    pub subject: String,
+    /// How the link was made: `just_in_time`, `password` or `email_link`.
+    pub linked_by: String,
+    pub linked_at: time::OffsetDateTime,
+    pub last_sign_in_at: Option<time::OffsetDateTime>,
+}
+
+/// The single sign-on identities linked to the transaction's user, in
+/// every organization (policy `sso_identity_own`).
+pub async fn linked_identities(tx: &mut UserTx) -> Result<Vec<LinkedIdentity>, sqlx::Error> {
+    let user_id = tx.user_id();
+    sqlx::query_as!(
+        LinkedIdentity,
+        r#"
+        select o.name as org_name, i.issuer, i.subject, i.linked_by,
+               i.created_at as linked_at, i.last_sign_in_at
+        from sso_identity i join organization o using (org_id)
+        where i.user_id = $1
+        order by o.name, i.created_at
+        "#,
+        user_id.0
+    )
+    .fetch_all(tx.conn())
+    .await
+}
+
 /// Changes the transaction's user's name, recording the change in each of
 /// their organizations (their admins see who a member is). Returns whether
 /// anything changed.

@@ -233,6 +233,34 @@ pub fn password_changed(to: &str, name: &str, reset_link: String, signed_out: bo
     .render(to, "Your Trellis password was changed".into())
 }
 
+/// Confirms to the address that its account was deleted (and which
+/// organizations, of which it was the only member, went with it).
+pub fn account_deleted(to: &str, name: &str, deleted_orgs: &[String]) -> Mail {
+    let mut paragraphs = vec![
+        format!("Hi {name},"),
+        "your Trellis account was just deleted, as you asked. You are no longer a member of any organization, and this address can be used to sign up again.".into(),
+    ];
+    if !deleted_orgs.is_empty() {
+        paragraphs.push(format!(
+            "You were the only member of {}, so {} deleted with the account.",
+            deleted_orgs.join(", "),
+            if deleted_orgs.len() == 1 {
+                "it was"
+            } else {
+                "they were"
+            }
+        ));
+    }
+    paragraphs.push("If you did not do this, someone had access to your account: contact the administrators of your organizations.".into());
+    Message {
+        heading: "Your account was deleted".into(),
+        paragraphs,
+        action: None,
+        footer: "This is the last message about this account.".into(),
+    }
+    .render(to, "Your Trellis account was deleted".into())
+}
+
 /// Tells the account that its two-step sign-in changed (`what`: "turned
 /// on", "turned off", "given new recovery codes"), so that a change its
 /// owner did not make does not go unnoticed.

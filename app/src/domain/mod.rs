@@ -2,6 +2,7 @@
 //! it with already-parsed input. Org data is reached only through
 //! [`tenancy::Tenant`], which sets the org context transaction-locally.
 
+pub mod account_deletion;
 pub mod accounts;
 pub mod audit;
 pub mod audit_view;
@@ -11,6 +12,7 @@ pub mod demo;
 pub mod invitations;
 pub mod mail;
 pub mod members;
+pub mod my_data;
 pub mod orgs;
 pub mod password;
 pub mod projects;

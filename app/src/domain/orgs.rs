@@ -391,10 +391,27 @@ pub async fn delete(
         return Err(SettingsError::NameMismatch);
     }
     let org_id = tx.org_id();
-    let (actor_user_id, actor_email) = match tx.actor() {
-        Some(a) => (Some(a.user_id.0), Some(a.email.clone())),
+    let actor = match tx.actor() {
+        Some(a) => (Some(a.user_id), Some(a.email.clone())),
         None => (None, None),
     };
+    remove(tx.conn(), meta, org_id, &slug, &name, actor).await?;
+    Ok(name)
+}
+
+/// Deletes the organization the connection's context is in, leaving its
+/// tombstone (`deleted_organization`: who, when, how much) and telling the
+/// audit log's append-only trigger that its events go with it. For
+/// [`delete`], and for an account deleted by its organization's only
+/// member.
+pub(super) async fn remove(
+    conn: &mut sqlx::PgConnection,
+    meta: &RequestMeta,
+    org_id: OrgId,
+    slug: &str,
+    name: &str,
+    (actor_user_id, actor_email): (Option<UserId>, Option<String>),
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
         insert into deleted_organization (deleted_org_id, slug, name, actor_user_id, actor_email,
@@ -406,24 +423,24 @@ pub async fn delete(
         org_id.0,
         slug,
         name,
-        actor_user_id,
+        actor_user_id.map(|u| u.0),
         actor_email,
         meta.ip.map(sqlx::types::ipnetwork::IpNetwork::from),
         meta.user_agent.as_deref(),
     )
-    .execute(tx.conn())
+    .execute(&mut *conn)
     .await?;
     // Announces the deletion to the audit log's append-only trigger.
     sqlx::query!(
         r#"select set_config('app.deleting_org_id', $1, true) as "done!""#,
         org_id.to_string()
     )
-    .fetch_one(tx.conn())
+    .fetch_one(&mut *conn)
     .await?;
     sqlx::query!("delete from organization where org_id = $1", org_id.0)
-        .execute(tx.conn())
+        .execute(&mut *conn)
         .await?;
     tracing::info!(org_id = %org_id, org_slug = %slug, org_name = %name,
         actor = %actor_email.unwrap_or_default(), "organization deleted");
-    Ok(name)
+    Ok(())
 }

@@ -5,9 +5,9 @@
 
 use crate::{
     api::account::{
-        Account, ChangeName, ChangePassword, ConfirmTotp, DisableTotp, EndOtherSessions,
-        EndSession, RegenerateRecoveryCodes, SessionView, TotpSetup, get_account, get_totp_setup,
-        take_recovery_codes,
+        Account, ChangeName, ChangePassword, ConfirmTotp, DeleteAccount, DeletionPlan, DisableTotp,
+        EndOtherSessions, EndSession, IdentityView, RegenerateRecoveryCodes, SessionView,
+        TotpSetup, get_account, get_totp_setup, take_recovery_codes,
     },
     components::{
         form::{Field, FormAlert, FormErrors, Notice, StepUp, Submit, action_error},
@@ -66,6 +66,7 @@ pub fn AccountPage() -> impl IntoView {
     let rename = ServerAction::<ChangeName>::new();
     let end_one = ServerAction::<EndSession>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
+    let delete = ServerAction::<DeleteAccount>::new();
     let account = Resource::new(
         move || {
             disable.version().get()
@@ -82,6 +83,7 @@ pub fn AccountPage() -> impl IntoView {
         password: ServerAction::<ChangePassword>::new(),
         end_one,
         end_others,
+        delete,
     };
     view! {
         <Title text="Your account" />
@@ -105,6 +107,7 @@ struct AccountActions {
     password: ServerAction<ChangePassword>,
     end_one: ServerAction<EndSession>,
     end_others: ServerAction<EndOtherSessions>,
+    delete: ServerAction<DeleteAccount>,
 }
 
 #[component]
@@ -137,6 +140,8 @@ fn AccountView(account: Account, actions: AccountActions) -> impl IntoView {
         totp_since,
         recovery_codes_left,
         sessions,
+        identities,
+        deletion,
     } = account;
     let AccountActions {
         disable,
@@ -145,8 +150,11 @@ fn AccountView(account: Account, actions: AccountActions) -> impl IntoView {
         password,
         end_one,
         end_others,
+        delete,
     } = actions;
     let slug = org_slug.clone();
+    let slug_for_delete = org_slug.clone();
+    let email_for_delete = email.clone();
     view! {
         <AccountFrame org_slug org_name>
             <PageHeader title="Your account" subtitle="These settings are yours: they follow you into every organization you belong to." />
@@ -154,6 +162,7 @@ fn AccountView(account: Account, actions: AccountActions) -> impl IntoView {
             <div class="mt-6 space-y-6">
                 <ProfileCard display_name email rename />
                 <PasswordCard has_password slug password />
+                <SignInMethods has_password identities />
                 {match totp_since {
                     None => Either::Left(view! { <TwoStepOff /> }),
                     Some(since) => Either::Right(view! {
@@ -161,6 +170,8 @@ fn AccountView(account: Account, actions: AccountActions) -> impl IntoView {
                     }),
                 }}
                 <SessionsCard sessions end_one end_others />
+                <MyDataCard />
+                <DeleteAccountCard email=email_for_delete slug=slug_for_delete deletion delete />
             </div>
         </AccountFrame>
     }
@@ -254,6 +265,139 @@ fn PasswordCard(
                 <Submit label=button pending=password.pending() working="Saving…" />
             </ActionForm>
         </Card>
+    }
+}
+
+/// The download of everything kept about the person.
+#[component]
+fn MyDataCard() -> impl IntoView {
+    view! {
+        <Card
+            title="Your data"
+            description="Download what this service keeps about you: your account, memberships, sessions, single sign-on links and the audit events of what you did, in every organization, as one JSON file."
+        >
+            <a
+                href="/account/my-data.json"
+                download="my-data.json"
+                rel="external"
+                class="inline-flex items-center rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-semibold text-slate-700 shadow-sm hover:bg-slate-50"
+            >
+                "Download my data"
+            </a>
+        </Card>
+    }
+}
+
+/// Deleting the account: what it would do, organization by organization,
+/// and the form (the address typed to confirm, and a recent sign-in).
+#[component]
+fn DeleteAccountCard(
+    email: String,
+    slug: String,
+    deletion: DeletionPlan,
+    delete: ServerAction<DeleteAccount>,
+) -> impl IntoView {
+    let errors = FormErrors::new(action_error(delete), &["confirm_email", STEP_UP_FIELD]);
+    let DeletionPlan {
+        blocked_by,
+        deletes,
+        leaves,
+    } = deletion;
+    let blocked = !blocked_by.is_empty();
+    let names = |list: Vec<String>| list.join(", ");
+    view! {
+        <section id="delete-account" class="rounded-2xl border border-red-200 bg-white p-6 shadow-sm" aria-labelledby="delete-account-title">
+            <h2 id="delete-account-title" class="font-semibold text-red-700">"Delete your account"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Removes your account and signs you out everywhere. The organizations keep the record of what you did. This cannot be undone."
+            </p>
+            <ul class="mt-4 space-y-1 text-sm text-slate-700" data-testid="deletion-plan">
+                {(!leaves.is_empty()).then(|| view! {
+                    <li>"You leave " <strong>{names(leaves)}</strong> "."</li>
+                })}
+                {(!deletes.is_empty()).then(|| view! {
+                    <li>"You are the only member of " <strong>{names(deletes)}</strong> ": it is deleted with your account, with all its data."</li>
+                })}
+            </ul>
+            {if blocked {
+                Either::Left(view! {
+                    <p class="mt-4 rounded-lg border border-amber-200 bg-amber-50 p-3 text-sm text-amber-950" data-testid="deletion-blocked">
+                        "You are the only owner of " <strong>{names(blocked_by)}</strong>
+                        ", which has other members. Make someone else an owner there, or delete the organization, before you delete your account."
+                    </p>
+                })
+            } else {
+                Either::Right(view! {
+                    <ActionForm action=delete attr:class="mt-4 space-y-4" attr:data-testid="delete-account-form">
+                        <FormAlert message=errors.form() />
+                        <p class="text-sm text-slate-700">
+                            "To confirm, type your email address, " <strong class="break-all">{email}</strong> "."
+                        </p>
+                        <Field
+                            label="Your email address"
+                            name="confirm_email"
+                            autocomplete="off"
+                            maxlength=254
+                            value=errors.kept("confirm_email", Signal::derive(String::new))
+                            error=errors.field("confirm_email")
+                        />
+                        <StepUp error=action_error(delete) slug id="reauth-delete" />
+                        <button
+                            type="submit"
+                            class="rounded-lg bg-red-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-red-500"
+                        >
+                            "Delete my account"
+                        </button>
+                    </ActionForm>
+                })
+            }}
+        </section>
+    }
+}
+
+/// How the account can sign in: its password, and the single sign-on
+/// identities linked to it (each in one organization).
+#[component]
+fn SignInMethods(has_password: bool, identities: Vec<IdentityView>) -> impl IntoView {
+    let row = "flex flex-wrap items-baseline justify-between gap-x-4 gap-y-1 py-3";
+    view! {
+        <div id="sign-in-methods">
+            <Card
+                title="Sign-in methods"
+                description="The ways into your account. A single sign-on identity signs you in to its own organization only."
+            >
+                <ul class="divide-y divide-slate-100" data-testid="sign-in-methods">
+                    <li class=row>
+                        <span class="font-medium text-slate-900">"Password"</span>
+                        <span class="text-sm text-slate-600">
+                            {if has_password { "Set" } else { "Not set: you sign in by single sign-on or an emailed link" }}
+                        </span>
+                    </li>
+                    {identities
+                        .into_iter()
+                        .map(|identity| view! {
+                            <li class=row>
+                                <span>
+                                    <span class="font-medium text-slate-900">"Single sign-on · " {identity.org_name}</span>
+                                    <span class="block text-sm text-slate-600">
+                                        {identity.provider} " · " <span class="font-mono text-xs">{identity.subject}</span>
+                                    </span>
+                                </span>
+                                <span class="text-sm text-slate-600 sm:text-right">
+                                    {identity.linked_how} ", " {identity.linked}
+                                    <span class="block">
+                                        {match identity.last_used {
+                                            Some(at) => format!("Last used {at}"),
+                                            None => "Not used yet".to_string(),
+                                        }}
+                                    </span>
+                                </span>
+                            </li>
+                        })
+                        .collect_view()}
+                </ul>
+            </Card>
+        </div>
     }
 }
 

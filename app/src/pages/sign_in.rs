@@ -325,6 +325,9 @@ fn QueryNotices() -> impl IntoView {
         <Show when=move || has("left")>
             <Notice>"You have left the organization."</Notice>
         </Show>
+        <Show when=move || has("account_deleted")>
+            <Notice>"Your account is deleted. We sent a confirmation to its email address."</Notice>
+        </Show>
         {move || {
             query
                 .read()

@@ -370,3 +370,295 @@ async fn an_account_without_a_password_sets_one_only_after_a_recent_sign_in(
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(events(&db, "account.password_changed").await.is_empty());
 }
+
+/// Whether an account with `email` exists.
+async fn exists(db: &TestDb, email: &str) -> bool {
+    sqlx::query_scalar("select exists (select 1 from app_user where email = $1)")
+        .bind(email)
+        .fetch_one(&db.superuser)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn deleting_the_account_is_confirmed_refused_for_a_last_owner_and_leaves_every_org(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(
+        &db,
+        AppOptions {
+            smtp_url: Some(sink.url()),
+            session: SessionPolicy {
+                step_up: Duration::ZERO,
+                ..SessionPolicy::default()
+            },
+            ..AppOptions::default()
+        },
+    )
+    .await;
+
+    // Grace is Globex's only owner, and Globex has other members.
+    let grace = signed_in(&app, "globex", "grace@globex.test").await;
+    let account: app::api::account::Account = grace
+        .call("/api/account/get", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(account.deletion.blocked_by, ["Globex"]);
+    let form = [("confirm_email", "grace@globex.test")];
+    let response = grace.call("/api/account/delete", &form).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "needs a recent sign-in"
+    );
+    assert!(matches!(
+        response.json::<AppError>().await.unwrap(),
+        AppError::StepUpRequired { .. }
+    ));
+    let response = grace
+        .call(
+            "/api/account/delete",
+            &[
+                ("confirm_email", "grace@globex.test"),
+                (STEP_UP_FIELD, DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let refused = response.json::<AppError>().await.unwrap().to_string();
+    assert!(refused.contains("only owner of Globex"), "{refused}");
+    assert!(exists(&db, "grace@globex.test").await);
+    assert_eq!(grace.get("/o/globex").await.status(), StatusCode::OK);
+
+    // Sam belongs to Acme and Globex, signed in to both.
+    let sam = signed_in(&app, "acme", "sam@consulting.test").await;
+    let sam_elsewhere = signed_in(&app, "globex", "sam@consulting.test").await;
+    let plan: app::api::account::Account = sam
+        .call("/api/account/get", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(plan.deletion.blocked_by.is_empty());
+    assert_eq!(plan.deletion.leaves, ["Acme Corporation", "Globex"]);
+    // From another site: nothing.
+    let response = sam
+        .submit_from_elsewhere(
+            "/api/account/delete",
+            &[
+                ("confirm_email", "sam@consulting.test"),
+                (STEP_UP_FIELD, DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Not the address, another person's, or a wrong password: nothing.
+    for (typed, password) in [
+        ("sam@consulting", DEMO_PASSWORD),
+        ("grace@globex.test", DEMO_PASSWORD),
+        ("", DEMO_PASSWORD),
+        ("sam@consulting.test", "not the password"),
+    ] {
+        let response = sam
+            .call(
+                "/api/account/delete",
+                &[("confirm_email", typed), (STEP_UP_FIELD, password)],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{typed} / {password}"
+        );
+        assert!(exists(&db, "sam@consulting.test").await);
+    }
+    let signed_in_as_sam: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where actor_email = 'sam@consulting.test'",
+    )
+    .fetch_one(&db.superuser)
+    .await
+    .unwrap();
+
+    let response = sam
+        .submit(
+            "/api/account/delete",
+            "/account",
+            &[
+                ("confirm_email", " SAM@consulting.test "),
+                (STEP_UP_FIELD, DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/login?account_deleted=1");
+    assert!(!exists(&db, "sam@consulting.test").await);
+    for browser in [&sam, &sam_elsewhere] {
+        assert_eq!(
+            browser.call("/api/account/get", &[]).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "signed out everywhere"
+        );
+    }
+    let left = events(&db, "member.account_deleted").await;
+    assert_eq!(
+        left.iter()
+            .map(|(slug, _)| slug.as_str())
+            .collect::<Vec<_>>(),
+        ["acme", "globex"]
+    );
+    assert_eq!(left[0].1["email"], "sam@consulting.test");
+    assert_eq!(left[0].1["role"], "admin");
+    let kept: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where actor_email = 'sam@consulting.test'
+           and action <> 'member.account_deleted'",
+    )
+    .fetch_one(&db.superuser)
+    .await
+    .unwrap();
+    assert!(
+        kept >= signed_in_as_sam,
+        "the organizations keep the record of what Sam did"
+    );
+    let gone: i64 = sqlx::query_scalar(
+        "select (select count(*) from membership m join app_user u using (user_id)
+                  where u.email = 'sam@consulting.test')
+              + (select count(*) from user_session s
+                  where not exists (select 1 from app_user u where u.user_id = s.user_id))",
+    )
+    .fetch_one(&db.superuser)
+    .await
+    .unwrap();
+    assert_eq!(gone, 0, "no membership or session row is left behind");
+    let mail = sink
+        .wait_for("sam@consulting.test", "Your Trellis account was deleted")
+        .await;
+    assert!(mail.text.contains("was just deleted"), "{}", mail.text);
+    // The address can sign up again; signing in with it finds nobody.
+    let response = app
+        .browser()
+        .sign_in("acme", "sam@consulting.test", DEMO_PASSWORD)
+        .await;
+    assert!(redirected_error(&response).is_some());
+
+    // Victor is also the only member of an organization of his own: it
+    // goes with his account; Acme keeps him in its record.
+    for statement in [
+        "insert into organization (org_id, slug, name) values (gen_random_uuid(), 'victors', 'Victor''s Lab')",
+        "insert into membership (org_id, user_id, role)
+           select o.org_id, u.user_id, 'owner' from organization o, app_user u
+           where o.slug = 'victors' and u.email = 'victor@acme.test'",
+        "insert into audit_event (org_id, audit_event_id, action)
+           select org_id, gen_random_uuid(), 'org.created' from organization where slug = 'victors'",
+    ] {
+        sqlx::query(statement).execute(&db.superuser).await.unwrap();
+    }
+    let victor = signed_in(&app, "acme", "victor@acme.test").await;
+    let plan: app::api::account::Account = victor
+        .call("/api/account/get", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plan.deletion.deletes, ["Victor's Lab"]);
+    assert_eq!(plan.deletion.leaves, ["Acme Corporation"]);
+    let html = victor.get("/account").await.text().await.unwrap();
+    assert!(html.contains("Delete my account"), "the form is offered");
+    let response = victor
+        .call(
+            "/api/account/delete",
+            &[
+                ("confirm_email", "victor@acme.test"),
+                (STEP_UP_FIELD, DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let orgs: Vec<String> = sqlx::query_scalar("select slug from organization order by slug")
+        .fetch_all(&db.superuser)
+        .await
+        .unwrap();
+    assert_eq!(orgs, ["acme", "globex"]);
+    let tombstone: (String, serde_json::Value) = sqlx::query_as(
+        "select actor_email, details from deleted_organization where slug = 'victors'",
+    )
+    .fetch_one(&db.superuser)
+    .await
+    .unwrap();
+    assert_eq!(tombstone.0, "victor@acme.test");
+    assert_eq!(tombstone.1["audit_events"], 1);
+    let mail = sink
+        .wait_for("victor@acme.test", "Your Trellis account was deleted")
+        .await;
+    assert!(mail.text.contains("Victor's Lab"), "{}", mail.text);
+    // Grace's page still offers no form, only the reason.
+    let html = grace.get("/account").await.text().await.unwrap();
+    assert!(html.contains("deletion-blocked") && !html.contains("Delete my account"));
+}
+
+#[sqlx::test(migrations = false)]
+async fn my_data_is_everything_about_the_person_and_nothing_of_anyone_else(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn(&db).await;
+    let response = app.browser().get("/account/my-data.json").await;
+    assert_eq!(location(&response), "/login", "signed out: sign in first");
+
+    let _olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let sam = signed_in(&app, "acme", "sam@consulting.test").await;
+    let _sam_in_globex = signed_in(&app, "globex", "sam@consulting.test").await;
+    let response = sam.get("/account/my-data.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let text = response.text().await.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["account"]["email"], "sam@consulting.test");
+    assert_eq!(doc["account"]["has_password"], true);
+    let orgs: Vec<&str> = doc["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["organization"].as_str().unwrap())
+        .collect();
+    assert_eq!(orgs, ["Acme Corporation", "Globex"]);
+    assert_eq!(doc["sessions"].as_array().unwrap().len(), 2);
+    for org in doc["audit_events"].as_array().unwrap() {
+        let actions: Vec<&str> = org["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert!(actions.contains(&"auth.signed_in"), "{org}");
+    }
+    // Exactly the events Sam is the actor of.
+    let theirs: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event a join app_user u on u.user_id = a.actor_user_id
+         where u.email = 'sam@consulting.test'",
+    )
+    .fetch_one(&db.superuser)
+    .await
+    .unwrap();
+    let listed: usize = doc["audit_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["events"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(listed as i64, theirs);
+    for secret in ["olivia@acme.test", "argon2", "password_hash", "secret"] {
+        assert!(!text.contains(secret), "{secret} is not in Sam's data");
+    }
+}

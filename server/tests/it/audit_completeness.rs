@@ -65,6 +65,10 @@ const READ_ONLY: &[(&str, &str)] = &[
     ("/api/projects/recent", "reads recent projects"),
     ("/api/sso/get", "reads SSO settings"),
     ("/api/account/get", "reads the signed-in person's account"),
+    (
+        "/account/my-data.json",
+        "downloads the signed-in person's own data",
+    ),
     ("/api/members/sessions", "reads a member's sessions"),
     (
         "/api/account/totp_setup",
@@ -112,6 +116,7 @@ const STATE_CHANGING: &[&str] = &[
     "/api/account/change_password",
     "/api/account/end_session",
     "/api/account/end_other_sessions",
+    "/api/account/delete",
     "/api/members/end_session",
     "/api/members/change_role",
     "/api/members/remove",
@@ -735,6 +740,23 @@ async fn every_state_changing_endpoint_records_an_audit_event(
     succeeded(&response);
     ledger
         .check("/api/members/end_session", "auth.session_revoked")
+        .await;
+    // Max deletes his account (a fresh sign-in is recent enough).
+    let max = app.browser();
+    let response = max
+        .sign_in("globex", "max@globex.test", "a brand new password")
+        .await;
+    assert_eq!(location(&response), "/o/globex");
+    let response = max
+        .submit(
+            "/api/account/delete",
+            "/account",
+            &[("confirm_email", "max@globex.test")],
+        )
+        .await;
+    assert_eq!(location(&response), "/login?account_deleted=1");
+    ledger
+        .check("/api/account/delete", "member.account_deleted")
         .await;
     // globex requires it; Grace (whose app is off again) sets it up to get in.
     let response = grace

@@ -265,6 +265,11 @@ async fn a_user_scope_sees_only_that_users_own_memberships_and_orgs(
         count(carol.conn(), "select count(*) from audit_event").await,
         0
     );
+    assert_eq!(
+        count(carol.conn(), "select count(*) from sso_identity").await,
+        0,
+        "the owners' identities in both her orgs are not hers"
+    );
     carol.commit().await.unwrap();
 
     let mut alice = UserScope::begin(&db.db(), UserId(f.alice)).await.unwrap();
@@ -273,6 +278,20 @@ async fn a_user_scope_sees_only_that_users_own_memberships_and_orgs(
         .await
         .unwrap();
     assert_eq!(slugs, ["org-a"]);
+    // Her own single sign-on identity she reads, and cannot change or
+    // remove: the link is the sign-in flow's and her admins' business.
+    let own: Vec<Uuid> = sqlx::query_scalar("select org_id from sso_identity")
+        .fetch_all(alice.conn())
+        .await
+        .unwrap();
+    assert_eq!(own, [f.org_a]);
+    for write in [
+        "update sso_identity set subject = 'hijacked'",
+        "delete from sso_identity",
+    ] {
+        let changed = sqlx::query(write).execute(alice.conn()).await.unwrap();
+        assert_eq!(changed.rows_affected(), 0, "{write}");
+    }
     alice.commit().await.unwrap();
     db.close().await;
 }

@@ -285,6 +285,36 @@ async fn an_admin_sets_up_tests_and_enables_sso_and_members_sign_in_through_it(
         .await
         .unwrap();
     assert!(me.contains("mia@acme.test"), "{me}");
+    // Her account page lists the linked identity among her sign-in methods.
+    let account: app::api::account::Account = mia
+        .call("/api/account/get", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(account.has_password);
+    let [identity] = account.identities.as_slice() else {
+        panic!("one linked identity: {:?}", account.identities);
+    };
+    assert_eq!(identity.org_name, "Acme Corporation");
+    assert_eq!(identity.linked_how, "Confirmed with your password");
+    assert!(!identity.subject.is_empty());
+    assert!(
+        provider.issuer.contains(&identity.provider),
+        "{} names the issuer {}",
+        identity.provider,
+        provider.issuer
+    );
+    assert!(identity.last_used.is_some());
+    // Nobody else's: Sam's account page lists none.
+    let sam = signed_in(&app, "globex", "sam@consulting.test").await;
+    let theirs: app::api::account::Account = sam
+        .call("/api/account/get", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.identities.is_empty());
 
     let log = audit_log(&db, "acme").await;
     let actions: Vec<&str> = log.iter().map(|(a, _, _)| a.as_str()).collect();

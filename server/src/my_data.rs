@@ -1,0 +1,32 @@
+//! `GET /account/my-data.json`: the signed-in person's own data as a JSON
+//! download (see `app::domain::my_data`).
+
+use app::{api::context::Ctx, error::AppError};
+use axum::{
+    http::{StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+
+pub async fn download(ctx: Ctx) -> Response {
+    match app::api::account::my_data(&ctx).await {
+        Ok(document) => {
+            let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"my-data.json\"",
+                    ),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(AppError::Unauthenticated) => Redirect::to("/login").into_response(),
+        Err(error) => {
+            tracing::error!(%error, "my data export failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

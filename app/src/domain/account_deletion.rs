@@ -85,6 +85,15 @@ async fn standings(tx: &mut UserTx) -> Result<Vec<Standing>, sqlx::Error> {
     let mut out = Vec::new();
     for org in tx.own_orgs(None).await? {
         tx.point_at(Some(&org)).await?;
+        // The lock first, the counts after it in a statement of their own:
+        // under read committed a later statement sees what a deletion that
+        // held the lock committed (one statement's subqueries would not).
+        sqlx::query!(
+            "select org_id from organization where org_id = $1 for update",
+            org.org_id().0
+        )
+        .fetch_one(tx.conn())
+        .await?;
         let row = sqlx::query!(
             r#"
             select o.name, o.slug,
@@ -95,7 +104,6 @@ async fn standings(tx: &mut UserTx) -> Result<Vec<Standing>, sqlx::Error> {
                    (select count(*) from membership
                      where org_id = o.org_id and user_id <> $2) as "other_members!"
             from organization o where o.org_id = $1
-            for update of o
             "#,
             org.org_id().0,
             user_id.0,

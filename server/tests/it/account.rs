@@ -662,3 +662,40 @@ async fn my_data_is_everything_about_the_person_and_nothing_of_anyone_else(
         assert!(!text.contains(secret), "{secret} is not in Sam's data");
     }
 }
+
+#[sqlx::test(migrations = false)]
+async fn two_owners_deleting_their_accounts_at_once_leave_one_owner(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = seeded(connect).await;
+    let app = TestApp::spawn(&db).await;
+    sqlx::query("update membership set role = 'owner' where user_id = (select user_id from app_user where email = 'adam@acme.test')")
+        .execute(&db.superuser)
+        .await
+        .unwrap();
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let adam = signed_in(&app, "acme", "adam@acme.test").await;
+    // Each is the other's fellow owner: only one of them may go.
+    let (a, b) = tokio::join!(
+        olivia.call(
+            "/api/account/delete",
+            &[("confirm_email", "olivia@acme.test")]
+        ),
+        adam.call(
+            "/api/account/delete",
+            &[("confirm_email", "adam@acme.test")]
+        ),
+    );
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let owners: i64 = sqlx::query_scalar(
+        "select count(*) from membership m join organization o using (org_id)
+         where o.slug = 'acme' and m.role = 'owner'",
+    )
+    .fetch_one(&db.superuser)
+    .await
+    .unwrap();
+    assert_eq!(owners, 1, "Acme keeps an owner");
+}

@@ -10,7 +10,10 @@ use axum::{
 pub async fn download(ctx: Ctx) -> Response {
     match app::api::account::my_data(&ctx).await {
         Ok(document) => {
-            let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
+            let Ok(body) = serde_json::to_vec_pretty(&document) else {
+                tracing::error!("my data export could not be written out");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
             (
                 [
                     (header::CONTENT_TYPE, "application/json"),

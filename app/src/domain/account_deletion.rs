@@ -77,23 +77,29 @@ fn list(names: &[String]) -> String {
     }
 }
 
-/// Reads the person's standing in each of their organizations, each
-/// organization's row locked (as leaving locks it), so that two owners
-/// deleting their accounts at once cannot both go.
-async fn standings(tx: &mut UserTx) -> Result<Vec<Standing>, sqlx::Error> {
+/// Reads the person's standing in each of their organizations. With
+/// `lock` (deleting), each organization's row is locked first, in org id
+/// order (as leaving locks it), so that two owners deleting their accounts
+/// at once cannot both go; the account page's preview locks nothing.
+async fn standings(tx: &mut UserTx, lock: bool) -> Result<Vec<Standing>, sqlx::Error> {
     let user_id = tx.user_id();
     let mut out = Vec::new();
-    for org in tx.own_orgs(None).await? {
+    let mut orgs = tx.own_orgs(None).await?;
+    // Always the same order, so that two deletions never wait on each other.
+    orgs.sort_by_key(|o| o.org_id());
+    for org in orgs {
         tx.point_at(Some(&org)).await?;
         // The lock first, the counts after it in a statement of their own:
         // under read committed a later statement sees what a deletion that
         // held the lock committed (one statement's subqueries would not).
-        sqlx::query!(
-            "select org_id from organization where org_id = $1 for update",
-            org.org_id().0
-        )
-        .fetch_one(tx.conn())
-        .await?;
+        if lock {
+            sqlx::query!(
+                "select org_id from organization where org_id = $1 for update",
+                org.org_id().0
+            )
+            .fetch_one(tx.conn())
+            .await?;
+        }
         let row = sqlx::query!(
             r#"
             select o.name, o.slug,
@@ -142,7 +148,7 @@ fn plan_of(standings: &[Standing]) -> Plan {
 
 /// What deleting the transaction's user's account would do now.
 pub async fn plan(tx: &mut UserTx) -> Result<Plan, sqlx::Error> {
-    Ok(plan_of(&standings(tx).await?))
+    Ok(plan_of(&standings(tx, false).await?))
 }
 
 /// Deletes the transaction's user's account once `confirm_email` is its
@@ -166,7 +172,7 @@ pub async fn delete(
     if !confirm_email.trim().eq_ignore_ascii_case(&me.email) {
         return Err(AccountDeletionError::NotConfirmed);
     }
-    let standings = standings(tx).await?;
+    let standings = standings(tx, true).await?;
     let plan = plan_of(&standings);
     if !plan.blocked_by.is_empty() {
         return Err(AccountDeletionError::LastOwner(plan.blocked_by));

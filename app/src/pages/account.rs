@@ -323,7 +323,7 @@ fn DeleteAccountCard(
                 Either::Left(view! {
                     <p class="mt-4 rounded-lg border border-amber-200 bg-amber-50 p-3 text-sm text-amber-950" data-testid="deletion-blocked">
                         "You are the only owner of " <strong>{names(blocked_by)}</strong>
-                        ", which has other members. Make someone else an owner there, or delete the organization, before you delete your account."
+                        ": other members are there. Make someone else an owner, or delete the organization, before you delete your account."
                     </p>
                 })
             } else {

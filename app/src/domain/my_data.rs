@@ -3,8 +3,9 @@
 //! memberships, sessions and single sign-on links, and the audit events
 //! they are the actor of, across their organizations. Read in their own
 //! user scope (and, for each organization's events, pointed at that
-//! organization), so it holds nothing of anyone else's and no secret
-//! (no password hash, authenticator secret or recovery code).
+//! organization), so it reads no other person's records; events the
+//! person acted in still name their targets. No secret is in it (no
+//! password hash, authenticator secret or recovery code).
 
 use super::tenancy::UserTx;
 use serde_json::{Value, json};
